@@ -1,0 +1,3 @@
+from botify.cli import main
+
+raise SystemExit(main())

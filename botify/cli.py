@@ -1,0 +1,47 @@
+"""The `botify` command: one entry point gathering the service's, simulator's and offline tools'
+commands. Each command's module is imported only when that command runs, so the service never
+imports `sim` or `offline`."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# name -> ("module:function", one-line help). The function takes argv (list[str]) and returns
+# an exit code.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("botify.serve:main", "run the recommendation service under gunicorn"),
+    "load": ("botify.loader:main", "load the data files named by the config into Redis"),
+    "world": ("sim.world:main", "generate the simulated world (catalog, chart, hidden tastes)"),
+    "sim": ("sim.run:main", "run synthetic users against a recommender (as python -m sim.run)"),
+    "ab": ("offline.ab:main", "A/B report from the service's event logs"),
+    "train": ("offline.train:main", "learn recommendation files from the event logs"),
+    "experiment": ("offline.experiment:main", "the whole A/B day loop in one command"),
+}
+
+
+def usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = ["usage: botify COMMAND [ARGS...]", "", "commands:"]
+    lines += [f"  {name:<{width}}  {text}" for name, (_, text) in COMMANDS.items()]
+    lines += ["", "Run 'botify COMMAND --help' for a command's options."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"botify: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    target, _ = COMMANDS[name]
+    module_name, function_name = target.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        print(f"botify {name}: not available ({error})", file=sys.stderr)
+        return 2
+    return int(getattr(module, function_name)(rest) or 0)
