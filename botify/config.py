@@ -1,0 +1,180 @@
+"""The service's configuration: `config.json`, overridable key by key from the environment.
+
+Any key can be overridden by an environment variable `BOTIFY_<KEY>`; nested keys are joined by a
+double underscore (`BOTIFY_DATA__CATALOG=...`). The value is read as JSON when it parses as JSON
+(numbers, null, objects), else as a plain string, as container settings expect.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "BOTIFY_"
+
+DEFAULTS: dict[str, Any] = {
+    "redis_url": None,  # null: start an embedded Redis at embedded_redis_port
+    "embedded_redis_port": 6390,
+    "namespace": "botify",
+    "data": {
+        "catalog": "data/tracks.json",
+        "top_tracks": None,
+        "user_recommendations": {},
+        "item_recommendations": {},
+    },
+    "log_dir": "log",
+    "log_max_bytes": 100 * 1024 * 1024,
+    "log_backups": 20,
+    "session_ttl_seconds": 3600,
+    "history_length": 20,
+    "history_ttl_seconds": 7 * 24 * 3600,
+    "max_body_bytes": 4096,
+    "redis_timeout_seconds": 0.5,
+    "swap_grace_seconds": 2.0,
+    "routing_experiment": None,
+    "experiments": [],
+}
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message names the file and the key."""
+
+
+@dataclass
+class Config:
+    values: dict[str, Any]
+    source: Path | None = None
+    base_dir: Path = field(default_factory=Path.cwd)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    def path(self, value: str) -> Path:
+        """A data path from the config, relative to the config file's folder."""
+        path = Path(value)
+        return path if path.is_absolute() else self.base_dir / path
+
+    def with_overrides(self, **overrides: Any) -> Config:
+        return Config({**self.values, **overrides}, self.source, self.base_dir)
+
+
+def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _parse_env_value(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX:
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__")]
+        node = overrides
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = _parse_env_value(raw)
+    return overrides
+
+
+def load_config(
+    path: str | os.PathLike | None = None, environ: dict[str, str] | None = None
+) -> Config:
+    """Read a config file (or the defaults), apply BOTIFY_* overrides, check it."""
+    values: dict[str, Any] = {}
+    source = None
+    base_dir = Path.cwd()
+    if path is not None:
+        source = Path(path)
+        try:
+            values = json.loads(source.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"{source}: no such config file") from None
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"{source}: not valid JSON: {error}") from None
+        if not isinstance(values, dict):
+            raise ConfigError(f"{source}: must hold a JSON object")
+        base_dir = source.resolve().parent
+    merged = _merge(DEFAULTS, values)
+    merged = _merge(merged, env_overrides(dict(os.environ if environ is None else environ)))
+    config = Config(merged, source, base_dir)
+    check(config)
+    return config
+
+
+def _where(config: Config, key: str) -> str:
+    return f"{config.source or 'config'}: {key}"
+
+
+def check(config: Config) -> None:
+    """Validate the service-level keys; experiments are checked where they are built."""
+    unknown = sorted(set(config.values) - set(DEFAULTS))
+    if unknown:
+        raise ConfigError(
+            f"{_where(config, unknown[0])}: unknown key (known: {', '.join(DEFAULTS)})"
+        )
+    url = config["redis_url"]
+    if url is not None and (not isinstance(url, str) or "://" not in url):
+        raise ConfigError(f"{_where(config, 'redis_url')}: must be a redis:// URL or null")
+    for key in (
+        "embedded_redis_port",
+        "log_max_bytes",
+        "log_backups",
+        "session_ttl_seconds",
+        "history_length",
+        "history_ttl_seconds",
+        "max_body_bytes",
+    ):
+        value = config[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ConfigError(
+                f"{_where(config, key)}: must be a non-negative integer, got {value!r}"
+            )
+    for key in ("redis_timeout_seconds", "swap_grace_seconds"):
+        value = config[key]
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            raise ConfigError(
+                f"{_where(config, key)}: must be a non-negative number, got {value!r}"
+            )
+    for key in ("namespace", "log_dir"):
+        if not isinstance(config[key], str) or not config[key]:
+            raise ConfigError(f"{_where(config, key)}: must be a non-empty string")
+    data = config["data"]
+    if not isinstance(data, dict):
+        raise ConfigError(f"{_where(config, 'data')}: must be an object")
+    for key in ("user_recommendations", "item_recommendations"):
+        sources = data.get(key)
+        if not isinstance(sources, dict) or not all(
+            isinstance(name, str) and isinstance(file, str) for name, file in sources.items()
+        ):
+            raise ConfigError(f"{_where(config, 'data.' + key)}: must map source names to files")
+    if not isinstance(data.get("catalog"), str):
+        raise ConfigError(f"{_where(config, 'data.catalog')}: must name the catalog file")
+    if data.get("top_tracks") is not None and not isinstance(data["top_tracks"], str):
+        raise ConfigError(f"{_where(config, 'data.top_tracks')}: must name a file or be null")
+    if not isinstance(config["experiments"], list):
+        raise ConfigError(f"{_where(config, 'experiments')}: must be a list")
+
+
+def redis_url(config: Config) -> str:
+    """Where the service's Redis is: the configured URL, else the embedded server's address."""
+    from botify.redis_server import DEFAULT_HOST
+
+    return config["redis_url"] or f"redis://{DEFAULT_HOST}:{config['embedded_redis_port']}/0"

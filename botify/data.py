@@ -1,0 +1,149 @@
+"""What recommenders read, and how one request reads it all in one round trip.
+
+A recommender holds a `DataView`. Its reads go to a `Store` (Redis in the service, memory in the
+simulator's in-process mode). While the service handles a request, the view serves reads from
+what `DataView.request()` fetched up front for the whole chain (one pipelined round trip); a read
+that nobody declared is fetched on demand, from the same data version.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from botify.dataset import Catalog
+
+# A read, as a tuple: ("items", source, track), ("users", source, user), ("history", user) or
+# ("session", user).
+Key = tuple
+
+
+def items_key(source: str, track: int) -> Key:
+    return ("items", source, track)
+
+
+def users_key(source: str, user: int) -> Key:
+    return ("users", source, user)
+
+
+def history_key(user: int) -> Key:
+    return ("history", user)
+
+
+def session_key(user: int) -> Key:
+    return ("session", user)
+
+
+@dataclass(frozen=True)
+class Session:
+    """The user's current session: what it has played or been recommended, and how it began."""
+
+    seen: frozenset[int] = frozenset()
+    first_track: int | None = None
+
+
+EMPTY_SESSION = Session()
+
+
+@dataclass
+class Snapshot:
+    """One loaded data version's small, global parts, kept in each process's memory."""
+
+    version: str
+    catalog: Catalog
+    top_tracks: np.ndarray
+    item_sources: tuple[str, ...] = ()
+    user_sources: tuple[str, ...] = ()
+
+
+class NoData(RuntimeError):
+    """No data version is loaded yet."""
+
+
+class Store(Protocol):
+    def read(self, keys: Sequence[Key], version: str | None = None) -> tuple[Snapshot, list]:
+        """The current snapshot and the values of `keys`, consistent with it. With `version`,
+        read that version's data (a request keeps the version it started with)."""
+
+    def record(
+        self, user: int, track: int, time: float, recommendation: int | None, state: frozenset[str]
+    ) -> None:
+        """Remember a `/next`: the listen in the history, both tracks in the session. `state`
+        says which of "history" and "session" the chain uses."""
+
+    def end_session(self, user: int) -> None:
+        """Forget the user's session (at `/last`)."""
+
+
+@dataclass
+class _RequestReads:
+    snapshot: Snapshot
+    values: dict[Key, object] = field(default_factory=dict)
+
+
+_current: contextvars.ContextVar[_RequestReads | None] = contextvars.ContextVar(
+    "botify_request_reads", default=None
+)
+
+
+class DataView:
+    """The data as recommenders see it: the current version's catalog, top tracks and lists."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    @contextmanager
+    def request(self, keys: Sequence[Key] = ()) -> Iterator[Snapshot]:
+        """Fetch `keys` in one round trip and serve them to every read inside the block."""
+        snapshot, values = self.store.read(keys)
+        token = _current.set(_RequestReads(snapshot, dict(zip(keys, values, strict=True))))
+        try:
+            yield snapshot
+        finally:
+            _current.reset(token)
+
+    def _read(self, keys: Sequence[Key]) -> list:
+        reads = _current.get()
+        if reads is None:
+            return self.store.read(keys)[1]
+        missing = [key for key in keys if key not in reads.values]
+        if missing:
+            _, values = self.store.read(missing, version=reads.snapshot.version)
+            reads.values.update(zip(missing, values, strict=True))
+        return [reads.values[key] for key in keys]
+
+    @property
+    def snapshot(self) -> Snapshot:
+        reads = _current.get()
+        return reads.snapshot if reads is not None else self.store.read(())[0]
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.snapshot.catalog
+
+    @property
+    def top_tracks(self) -> np.ndarray:
+        return self.snapshot.top_tracks
+
+    def item_recommendations(self, source: str, track: int) -> np.ndarray | None:
+        """The item-to-item list of `track` in `source`, best first; None when it has none."""
+        return self._read([items_key(source, track)])[0]
+
+    def item_recommendations_many(self, source: str, tracks: Sequence[int]) -> list:
+        return self._read([items_key(source, track) for track in tracks])
+
+    def user_recommendations(self, source: str, user: int) -> np.ndarray | None:
+        """The user's list in `source`, best first; None for a user it does not know."""
+        return self._read([users_key(source, user)])[0]
+
+    def history(self, user: int) -> list[tuple[int, float]]:
+        """The user's recent listens, newest first: (track, listened fraction)."""
+        return self._read([history_key(user)])[0]
+
+    def session(self, user: int) -> Session:
+        return self._read([session_key(user)])[0]

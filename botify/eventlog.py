@@ -1,0 +1,170 @@
+"""The event log: one JSON line per accepted /next and /last, written off the request path.
+
+A request only puts its event on a queue; a writer thread serialises queued events and appends
+them in one write() per batch. Several processes (gunicorn workers, replicas sharing a folder)
+append to the same file: each batch is written under an exclusive lock (flock on a lock file
+beside the log), which also guards rotation, and a writer that finds the file rotated by another
+process reopens it. So no line is lost, duplicated, interleaved or cut, across rotations too.
+Closing (a graceful stop, at exit) writes everything still queued.
+
+Rotation is by size, like logging's RotatingFileHandler: events.jsonl -> events.jsonl.1 -> ...
+up to `backups` files; with backups=0 the file is never rotated.
+"""
+
+from __future__ import annotations
+
+import atexit
+import fcntl
+import logging
+import os
+import queue
+import threading
+from pathlib import Path
+
+import ujson
+
+LOG_FILE = "events.jsonl"
+BATCH = 4096  # events per write at most
+
+log = logging.getLogger(__name__)
+
+_STOP = object()
+
+
+class EventLog:
+    def __init__(
+        self,
+        directory: str | os.PathLike,
+        max_bytes: int = 100 * 1024 * 1024,
+        backups: int = 20,
+        filename: str = LOG_FILE,
+    ):
+        self.directory = Path(directory)
+        self.path = self.directory / filename
+        self.max_bytes = max_bytes
+        self.backups = backups
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+        self._fd: int | None = None
+        self._lock_fd: int | None = None
+        self._start_lock = threading.Lock()
+        self._closed = False
+        atexit.register(self.close)
+
+    # -- the request side ----------------------------------------------------------------
+
+    def write(self, event: dict) -> None:
+        """Queue an event; returns at once."""
+        if self._pid != os.getpid():
+            self._start()
+        self._queue.put(event)
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._pid == os.getpid():
+                return
+            # A forked child shares nothing of its parent's writer: start afresh.
+            self._queue = queue.SimpleQueue()
+            self._fd = self._lock_fd = None
+            self._closed = False
+            self._pid = os.getpid()
+            self._thread = threading.Thread(target=self._run, name="botify-event-log", daemon=True)
+            self._thread.start()
+
+    # -- the writer side -----------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < BATCH:
+                try:
+                    event = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if event is _STOP:
+                    stop = True
+                    break
+                batch.append(event)
+            self._write_batch(batch)
+            if stop:
+                return
+
+    def _write_batch(self, batch: list[dict]) -> None:
+        data = "".join(ujson.dumps(event, ensure_ascii=False) + "\n" for event in batch).encode()
+        try:
+            self._append(data)
+        except OSError:
+            log.exception("event log: cannot write %d events to %s", len(batch), self.path)
+
+    def _append(self, data: bytes) -> None:
+        if self._lock_fd is None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._lock_fd = os.open(str(self.path) + ".lock", os.O_WRONLY | os.O_CREAT, 0o644)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            self._open_current()
+            size = os.fstat(self._fd).st_size
+            if self.backups > 0 and size > 0 and size + len(data) > self.max_bytes:
+                self._rotate()
+                self._open_current()
+            view = memoryview(data)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def _open_current(self) -> None:
+        """(Re)open the live file if another process rotated it away from under our fd."""
+        try:
+            on_disk = os.stat(self.path).st_ino
+        except FileNotFoundError:
+            on_disk = None
+        if self._fd is not None and on_disk == os.fstat(self._fd).st_ino:
+            return
+        if self._fd is not None:
+            os.close(self._fd)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def _rotate(self) -> None:
+        for number in range(self.backups - 1, 0, -1):
+            source = Path(f"{self.path}.{number}")
+            if source.exists():
+                os.replace(source, f"{self.path}.{number + 1}")
+        os.replace(self.path, f"{self.path}.1")
+
+    # -- stopping ------------------------------------------------------------------------
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write everything queued, then stop the writer. Safe to call more than once."""
+        if self._closed or self._pid != os.getpid():
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        if self._thread is not None and self._thread.is_alive():
+            self._thread.join(timeout)
+        # Whatever the writer could not take (it was stopped, or timed out) is written here.
+        leftover = []
+        while True:
+            try:
+                event = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if event is not _STOP:
+                leftover.append(event)
+        if leftover:
+            self._write_batch(leftover)
+        for fd in (self._fd, self._lock_fd):
+            if fd is not None:
+                os.close(fd)
+        self._fd = self._lock_fd = None
+        self._pid = None
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Write everything queued so far and keep going (tests, before reading the file)."""
+        self.close(timeout)

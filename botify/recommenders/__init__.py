@@ -1,0 +1,29 @@
+"""Recommenders and the chains that combine them."""
+
+from botify.recommenders.base import Recommender, pick
+from botify.recommenders.builtin import (
+    BUILTIN,
+    Contextual,
+    HistoryI2I,
+    Indexed,
+    Random,
+    StickyArtist,
+    TopPop,
+)
+from botify.recommenders.chain import Chain, Link, build_chain, recommender_class
+
+__all__ = [
+    "BUILTIN",
+    "Chain",
+    "Contextual",
+    "HistoryI2I",
+    "Indexed",
+    "Link",
+    "Random",
+    "Recommender",
+    "StickyArtist",
+    "TopPop",
+    "build_chain",
+    "pick",
+    "recommender_class",
+]

@@ -1,0 +1,186 @@
+"""The built-in recommenders, after the course's: Random, TopPop, StickyArtist, Indexed,
+Contextual, and HistoryI2I (item-to-item over the user's recent listens)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from botify.data import DataView, Key, history_key, items_key, session_key, users_key
+from botify.recommenders.base import Recommender
+
+
+def _check_source(source: object) -> str:
+    if not isinstance(source, str) or not source:
+        raise ValueError("option 'source' must name a data source of the config")
+    return source
+
+
+def _check_positive_int(name: str, value: object, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"option '{name}' must be a positive integer, got {value!r}")
+    return value
+
+
+class Random(Recommender):
+    """A uniformly random track of the catalog, whatever its ids are."""
+
+    def candidates(self, user, prev_track, prev_track_time):
+        return self.data.catalog.ids
+
+
+class TopPop(Recommender):
+    """A track of the top chart: a random one among the top `top_n`, or the best (`ranked`)."""
+
+    def __init__(self, data: DataView, *, top_n: int | None = None, **options):
+        super().__init__(data, **options)
+        self.top_n = _check_positive_int("top_n", top_n, allow_none=True)
+
+    def candidates(self, user, prev_track, prev_track_time):
+        return self.data.top_tracks[: self.top_n]
+
+    def describe(self):
+        return {**super().describe(), "top_n": self.top_n}
+
+
+class StickyArtist(Recommender):
+    """Another track of the artist of the previous track (`anchor: "previous"`) or of the
+    session's first track (`anchor: "session_first"`)."""
+
+    ANCHORS = ("previous", "session_first")
+
+    def __init__(self, data: DataView, *, anchor: str = "previous", **options):
+        super().__init__(data, **options)
+        if anchor not in self.ANCHORS:
+            raise ValueError(f"option 'anchor' must be one of {self.ANCHORS}, got {anchor!r}")
+        self.anchor = anchor
+        if anchor == "session_first":
+            self.state = self.state | {"session"}
+
+    def reads(self, user: int, prev_track: int) -> list[Key]:
+        reads = super().reads(user, prev_track)
+        if self.anchor == "session_first" and not self.no_repeat:
+            reads.append(session_key(user))
+        return reads
+
+    def candidates(self, user, prev_track, prev_track_time):
+        anchor = prev_track
+        if self.anchor == "session_first":
+            first = self.data.session(user).first_track
+            anchor = prev_track if first is None else first  # the session starts with prev_track
+        catalog = self.data.catalog
+        artist = catalog.artist_of(anchor)
+        if artist is None:
+            return None
+        tracks = catalog.tracks_of_artist(artist)
+        return tracks[tracks != prev_track]
+
+    def describe(self):
+        return {**super().describe(), "anchor": self.anchor}
+
+
+class Indexed(Recommender):
+    """The user's precomputed list from a per-user recommendations source."""
+
+    def __init__(self, data: DataView, *, source: str, **options):
+        super().__init__(data, **options)
+        self.source = _check_source(source)
+
+    def reads(self, user: int, prev_track: int) -> list[Key]:
+        return [*super().reads(user, prev_track), users_key(self.source, user)]
+
+    def candidates(self, user, prev_track, prev_track_time):
+        return self.data.user_recommendations(self.source, user)
+
+    def describe(self):
+        return {**super().describe(), "source": self.source}
+
+
+class Contextual(Recommender):
+    """The previous track's item-to-item list from an item source ("catalog" is the lists that
+    the catalog's own lines carry)."""
+
+    def __init__(self, data: DataView, *, source: str, **options):
+        super().__init__(data, **options)
+        self.source = _check_source(source)
+
+    def reads(self, user: int, prev_track: int) -> list[Key]:
+        return [*super().reads(user, prev_track), items_key(self.source, prev_track)]
+
+    def candidates(self, user, prev_track, prev_track_time):
+        return self.data.item_recommendations(self.source, prev_track)
+
+    def describe(self):
+        return {**super().describe(), "source": self.source}
+
+
+class HistoryI2I(Recommender):
+    """Item-to-item over the user's last `history` listens: every anchor's list votes for its
+    tracks, by the anchor's listened fraction and the track's rank in the list. Tracks of the
+    history are left out. A random pick draws in proportion to the votes."""
+
+    def __init__(self, data: DataView, *, source: str, history: int = 10, **options):
+        super().__init__(data, **options)
+        self.source = _check_source(source)
+        self.history = _check_positive_int("history", history)
+        self.state = self.state | {"history"}
+
+    def reads(self, user: int, prev_track: int) -> list[Key]:
+        return [
+            *super().reads(user, prev_track),
+            history_key(user),
+            items_key(self.source, prev_track),
+        ]
+
+    def scored(self, user: int, prev_track: int, prev_track_time: float):
+        listens = [(prev_track, prev_track_time), *self.data.history(user)[: self.history - 1]]
+        anchors = np.array([track for track, _ in listens], dtype=np.int64)
+        weights = np.array([time for _, time in listens], dtype=np.float64)
+        if not weights.any():
+            weights[:] = 1.0  # nothing was listened to: every anchor counts the same
+        lists = self.data.item_recommendations_many(self.source, anchors.tolist())
+        voters = [
+            (lst, w) for lst, w in zip(lists, weights, strict=True) if lst is not None and w > 0
+        ]
+        if not voters:
+            return None, None
+        tracks = np.concatenate([lst for lst, _ in voters])
+        votes = np.concatenate([w / np.log2(np.arange(len(lst)) + 2.0) for lst, w in voters])
+        unique, inverse = np.unique(tracks, return_inverse=True)
+        scores = np.bincount(inverse, weights=votes)
+        keep = ~np.isin(unique, anchors)
+        unique, scores = unique[keep], scores[keep]
+        order = np.argsort(-scores, kind="stable")
+        return unique[order], scores[order]
+
+    def candidates(self, user, prev_track, prev_track_time):
+        return self.scored(user, prev_track, prev_track_time)[0]
+
+    def recommend_next(self, user, prev_track, prev_track_time):
+        tracks, scores = self.scored(user, prev_track, prev_track_time)
+        if tracks is None or len(tracks) == 0:
+            return None
+        if self.no_repeat:
+            seen = self.data.session(user).seen
+            keep = np.array([int(t) not in seen for t in tracks], dtype=bool)
+            tracks, scores = tracks[keep], scores[keep]
+            if len(tracks) == 0:
+                return None
+        if self.ranked:
+            return int(tracks[0])
+        threshold = self.rng.random() * scores.sum()
+        return int(tracks[min(int(np.searchsorted(np.cumsum(scores), threshold)), len(tracks) - 1)])
+
+    def describe(self):
+        return {**super().describe(), "source": self.source, "history": self.history}
+
+
+BUILTIN: dict[str, type[Recommender]] = {
+    "random": Random,
+    "top_pop": TopPop,
+    "sticky_artist": StickyArtist,
+    "indexed": Indexed,
+    "contextual": Contextual,
+    "history_i2i": HistoryI2I,
+}

@@ -1,0 +1,183 @@
+"""A recommender chain: links tried in order until one answers; the last link is always Random,
+so a chain always answers with a track of the catalog.
+
+A link in config.json is a recommender's name (or the import path of your own class) with its
+options, and the link's own options:
+  {"recommender": "contextual", "source": "i2i", "ranked": true, "skip_below": 0.1}
+- "name": what the event log records as the answering link (default: the recommender's name);
+- "skip_below" / "skip_at_or_below": pass straight to the next link when the previous track was
+  listened to less than (or at most) this fraction.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass, field
+
+import redis
+
+from botify.config import ConfigError
+from botify.data import DataView, Key
+from botify.recommenders.base import Recommender
+from botify.recommenders.builtin import BUILTIN, Random
+
+log = logging.getLogger(__name__)
+
+LINK_KEYS = ("recommender", "name", "skip_below", "skip_at_or_below")
+
+
+def _normalise(name: str) -> str:
+    return name.replace("_", "").replace("-", "").lower()
+
+
+_BY_NORMAL_NAME = {_normalise(name): cls for name, cls in BUILTIN.items()}
+
+
+def recommender_class(name: str) -> type:
+    """A built-in recommender by name (any case, e.g. "sticky_artist" or "StickyArtist"), or a
+    class by import path ("package.module:Class" or "package.module.Class")."""
+    builtin = _BY_NORMAL_NAME.get(_normalise(name))
+    if builtin is not None:
+        return builtin
+    module_name, _, class_name = name.rpartition(":") if ":" in name else name.rpartition(".")
+    if not module_name:
+        raise ValueError(
+            f"unknown recommender {name!r} (built-in: {', '.join(BUILTIN)}; or an "
+            "import path such as 'my_package.module:MyRecommender')"
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ValueError(
+            f"cannot import {module_name!r} for recommender {name!r}: {error}"
+        ) from None
+    cls = getattr(module, class_name, None)
+    if not isinstance(cls, type) or not callable(getattr(cls, "recommend_next", None)):
+        raise ValueError(f"{name!r} is not a class with a recommend_next method")
+    return cls
+
+
+@dataclass
+class Link:
+    name: str
+    recommender: Recommender
+    skip_below: float | None = None
+    skip_at_or_below: float | None = None
+
+    def skips(self, prev_track_time: float) -> bool:
+        return (self.skip_below is not None and prev_track_time < self.skip_below) or (
+            self.skip_at_or_below is not None and prev_track_time <= self.skip_at_or_below
+        )
+
+    def describe(self) -> dict:
+        described = getattr(self.recommender, "describe", None)
+        info = described() if described else {"recommender": type(self.recommender).__name__}
+        info = {"name": self.name, **info}
+        if self.skip_below is not None:
+            info["skip_below"] = self.skip_below
+        if self.skip_at_or_below is not None:
+            info["skip_at_or_below"] = self.skip_at_or_below
+        return info
+
+
+@dataclass
+class Chain:
+    links: list[Link]
+    state: frozenset[str] = field(init=False)
+
+    def __post_init__(self):
+        self.state = frozenset().union(*(getattr(l.recommender, "state", ()) for l in self.links))
+
+    def reads(self, user: int, prev_track: int, prev_track_time: float) -> list[Key]:
+        """Everything the links that may run will read, without repeats."""
+        keys: dict[Key, None] = {}
+        for link in self.links:
+            if link.skips(prev_track_time):
+                continue
+            reads = getattr(link.recommender, "reads", None)
+            if reads is not None:
+                keys.update(dict.fromkeys(reads(user, prev_track)))
+        return list(keys)
+
+    def recommend(self, user: int, prev_track: int, prev_track_time: float) -> tuple[int, str]:
+        """The first link's answer that is a track of the catalog, and that link's name."""
+        catalog = self.links[-1].recommender.data.catalog
+        for link in self.links:
+            if link.skips(prev_track_time):
+                continue
+            try:
+                track = link.recommender.recommend_next(user, prev_track, prev_track_time)
+            except redis.RedisError:
+                raise  # the service answers 503; a fallback would hide the outage
+            except Exception:
+                log.exception("recommender %r failed; asking the next link", link.name)
+                continue
+            if track is None:
+                continue
+            try:
+                track = int(track)
+            except (TypeError, ValueError):
+                log.warning("recommender %r answered %r, not a track id", link.name, track)
+                continue
+            if track in catalog:
+                return track, link.name
+            log.warning(
+                "recommender %r answered track %r, which is not in the catalog", link.name, track
+            )
+        raise RuntimeError("the chain's last link (random) gave no track: is the catalog empty?")
+
+    def describe(self) -> list[dict]:
+        return [link.describe() for link in self.links]
+
+
+def _threshold(where: str, key: str, value: object) -> float | None:
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
+        raise ConfigError(f"{where}: '{key}' must be a listened fraction in [0, 1], got {value!r}")
+    return float(value)
+
+
+def build_link(spec: object, data: DataView, where: str, seed: int | None = None) -> Link:
+    if isinstance(spec, str):
+        spec = {"recommender": spec}
+    if not isinstance(spec, dict) or not isinstance(spec.get("recommender"), str):
+        raise ConfigError(
+            f"{where}: a link must be a recommender name or an object with 'recommender'"
+        )
+    options = {key: value for key, value in spec.items() if key not in LINK_KEYS}
+    try:
+        cls = recommender_class(spec["recommender"])
+        if issubclass(cls, Recommender):
+            recommender = cls(data, seed=seed, **options)
+        else:
+            recommender = cls(data, **options)
+    except TypeError as error:
+        raise ConfigError(f"{where}: {spec['recommender']}: bad options ({error})") from None
+    except ValueError as error:
+        raise ConfigError(f"{where}: {spec['recommender']}: {error}") from None
+    name = spec.get("name", spec["recommender"])
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{where}: 'name' must be a non-empty string")
+    return Link(
+        name,
+        recommender,
+        _threshold(where, "skip_below", spec.get("skip_below")),
+        _threshold(where, "skip_at_or_below", spec.get("skip_at_or_below")),
+    )
+
+
+def build_chain(specs: object, data: DataView, where: str, seed: int | None = None) -> Chain:
+    """A chain from its config: a list of links. Random is appended unless it ends the chain."""
+    if not isinstance(specs, list) or not specs:
+        raise ConfigError(f"{where}: a chain must be a non-empty list of links")
+    links = [
+        build_link(spec, data, f"{where}[{i}]", None if seed is None else seed * 1000 + i)
+        for i, spec in enumerate(specs)
+    ]
+    last = links[-1]
+    plain_random = type(last.recommender) is Random and not last.recommender.no_repeat
+    if not plain_random or last.skip_below is not None or last.skip_at_or_below is not None:
+        links.append(Link("random", Random(data, seed=None if seed is None else seed * 1000 + 999)))
+    return Chain(links)

@@ -1,0 +1,147 @@
+"""`botify serve`: the service under gunicorn, with an embedded Redis when the config names none.
+
+Each worker builds its own app after the fork (no preloading), so every worker has its own
+Redis connections and event-log writer; a graceful stop flushes each worker's queued events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import warnings
+
+import redis
+from gunicorn.app.base import BaseApplication
+
+from botify.config import Config, ConfigError, load_config, redis_url
+from botify.dataset import DataError
+from botify.redis_server import DEFAULT_HOST, RedisServer, port_in_use
+
+# Chosen by measurement (bench/service.py; figures in README.md).
+DEFAULT_WORKER_CLASS = "gevent"
+DEFAULT_PORT = 5001
+
+
+def _flush_event_log(server, worker) -> None:
+    app = getattr(worker, "wsgi", None)
+    service = getattr(app, "extensions", {}).get("botify") if app is not None else None
+    if service is not None:
+        service.events.close()
+
+
+class BotifyApplication(BaseApplication):
+    def __init__(self, config: Config, options: dict):
+        self.botify_config = config
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+        self.cfg.set("worker_exit", _flush_event_log)
+
+    def load(self):
+        from botify.app import create_app
+
+        return create_app(self.botify_config)
+
+
+def gunicorn_options(args) -> dict:
+    options = {
+        "bind": f"{args.host}:{args.port}",
+        "workers": args.workers,
+        "worker_class": args.worker_class,
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "keepalive": 75,
+        "loglevel": args.log_level,
+        "accesslog": "-" if args.access_log else None,
+        "proc_name": "botify",
+    }
+    if args.worker_class == "gevent":
+        options["worker_connections"] = 1000
+    if args.worker_class == "gthread":
+        options["threads"] = args.threads
+    return options
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="botify serve", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", default="config.json", help="the botify config (config.json)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port ({DEFAULT_PORT})")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
+    parser.add_argument(
+        "--worker-class",
+        default=DEFAULT_WORKER_CLASS,
+        choices=("gevent", "gthread", "sync"),
+        help=f"gunicorn worker class ({DEFAULT_WORKER_CLASS}, chosen by measurement)",
+    )
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker (4)")
+    parser.add_argument(
+        "--embedded-redis",
+        action="store_true",
+        help="start a local Redis even if the config names one (it does when it names none)",
+    )
+    parser.add_argument(
+        "--load", action="store_true", help="load the config's data files first, unless live"
+    )
+    parser.add_argument("--access-log", action="store_true", help="log every request to stderr")
+    parser.add_argument("--log-level", default="warning", help="gunicorn's log level (warning)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    # The master imports redis (and with it ssl) to start and load Redis before gevent workers
+    # fork and patch; the workers never talk TLS, so gevent's warning about that is noise.
+    warnings.filterwarnings("ignore", message="Monkey-patching ssl after ssl")
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(args.config)
+        embedded = None
+        if args.embedded_redis or config["redis_url"] is None:
+            port = config["embedded_redis_port"]
+            if port_in_use(DEFAULT_HOST, port):
+                raise ConfigError(
+                    f"cannot start the embedded Redis: {DEFAULT_HOST}:{port} is in use (another "
+                    "botify serve?); stop it or set embedded_redis_port"
+                )
+            config = config.with_overrides(redis_url=None)
+            embedded = RedisServer(port=port).start()
+            print(f"botify serve: embedded Redis at {embedded.url}", file=sys.stderr)
+    except (ConfigError, RuntimeError) as problem:
+        print(f"botify serve: {problem}", file=sys.stderr)
+        return 1
+    try:
+        if args.load:
+            from botify.loader import load
+            from botify.store import connect
+
+            version, _, dataset = load(config, connect(redis_url(config), timeout=5.0))
+            state = "loaded" if dataset is not None else "already live"
+            print(f"botify serve: data version {version} {state}", file=sys.stderr)
+        # Fail on a bad experiment config here, once, rather than in every worker.
+        from botify.data import DataView
+        from botify.experiments import build_experiments
+
+        build_experiments(config, DataView(None))
+        print(f"botify serve: listening on http://{args.host}:{args.port}", file=sys.stderr)
+        BotifyApplication(config, gunicorn_options(args)).run()
+    except (ConfigError, DataError) as problem:
+        print(f"botify serve: {problem}", file=sys.stderr)
+        return 1
+    except redis.RedisError as outage:
+        print(
+            f"botify serve: Redis at {redis_url(config)} is unavailable: {outage}", file=sys.stderr
+        )
+        return 1
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

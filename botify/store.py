@@ -1,0 +1,233 @@
+"""The data in Redis: key names, reading a request's data in one round trip, per-user state.
+
+One logical database, every key under the configured namespace, values as packed integers
+(little-endian int64) or JSON, never pickle. A dataset lives under a version number; the key
+`<ns>:version` names the live one, so a reload is one atomic SET (see botify.loader). A user's keys
+share a hash tag, so on Redis Cluster a user's state sits on one node.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+import redis
+import ujson
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from botify.data import EMPTY_SESSION, Key, NoData, Session, Snapshot
+from botify.dataset import ID_DTYPE, Catalog
+
+
+def connect(url: str, timeout: float = 0.5) -> redis.Redis:
+    """A client that fails fast: a dead Redis costs one short timeout, never a hang."""
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 1),
+        health_check_interval=0,
+    )
+
+
+def pack(values: np.ndarray) -> bytes:
+    return np.asarray(values, dtype=ID_DTYPE).tobytes()
+
+
+def unpack(raw: bytes | None) -> np.ndarray | None:
+    return None if raw is None else np.frombuffer(raw, dtype=ID_DTYPE)
+
+
+class Keys:
+    """Every Redis key botify uses, under one namespace."""
+
+    def __init__(self, namespace: str):
+        self.ns = namespace
+        self.version = f"{namespace}:version"
+        self.version_counter = f"{namespace}:version_counter"
+
+    def data(self, version: str, name: str) -> str:
+        return f"{self.ns}:v:{version}:{name}"
+
+    def version_pattern(self, version: str) -> str:
+        return f"{self.ns}:v:{version}:*"
+
+    def items(self, version: str, source: str, track: int) -> str:
+        return f"{self.ns}:v:{version}:items:{source}:{track}"
+
+    def users(self, version: str, source: str, user: int) -> str:
+        return f"{self.ns}:v:{version}:users:{source}:{user}"
+
+    def history(self, user: int) -> str:
+        return f"{self.ns}:u:{{{user}}}:history"
+
+    def seen(self, user: int) -> str:
+        return f"{self.ns}:u:{{{user}}}:seen"
+
+    def first_track(self, user: int) -> str:
+        return f"{self.ns}:u:{{{user}}}:first"
+
+
+class RedisStore:
+    """The service's `Store`: data versions and user state in Redis."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        namespace: str = "botify",
+        history_length: int = 20,
+        history_ttl: int = 7 * 24 * 3600,
+        session_ttl: int = 3600,
+    ):
+        self.client = client
+        self.keys = Keys(namespace)
+        self.history_length = history_length
+        self.history_ttl = history_ttl
+        self.session_ttl = session_ttl
+        self._snapshots: dict[str, Snapshot] = {}  # the live version and the one before it
+        self._latest: Snapshot | None = None
+        self._lock = threading.Lock()
+
+    # -- data versions -------------------------------------------------------------------
+
+    def live_version(self) -> str | None:
+        raw = self.client.get(self.keys.version)
+        return None if raw is None else raw.decode()
+
+    def _snapshot(self, version: str) -> Snapshot:
+        snapshot = self._snapshots.get(version)
+        if snapshot is not None:
+            return snapshot
+        with self._lock:
+            if version not in self._snapshots:
+                self._snapshots[version] = self._load_snapshot(version)
+                # Keep only the newest two: a request that began on the old one may still read.
+                for old in sorted(self._snapshots, key=int)[:-2]:
+                    del self._snapshots[old]
+            return self._snapshots[version]
+
+    def _load_snapshot(self, version: str) -> Snapshot:
+        names = ("meta", "catalog:ids", "catalog:artists", "top")
+        pipe = self.client.pipeline(transaction=False)
+        for name in names:
+            pipe.get(self.keys.data(version, name))
+        meta, ids, artists, top = pipe.execute()
+        if meta is None or ids is None or artists is None:
+            raise NoData(f"data version {version} is incomplete in Redis")
+        meta = ujson.loads(meta)
+        catalog = Catalog(unpack(ids), np.frombuffer(artists, dtype="<i4"))
+        catalog.index  # build the lookups now, not inside the first requests
+        catalog.tracks_of_artist(0)
+        return Snapshot(
+            version,
+            catalog,
+            unpack(top) if top is not None else np.zeros(0, ID_DTYPE),
+            tuple(meta.get("item_sources", ())),
+            tuple(meta.get("user_sources", ())),
+        )
+
+    def current_snapshot(self) -> Snapshot:
+        version = self.live_version()
+        if version is None:
+            raise NoData("no data version is loaded: run 'botify load'")
+        snapshot = self._snapshot(version)
+        self._latest = snapshot
+        return snapshot
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def _queue(self, pipe, version: str, key: Key) -> None:
+        kind = key[0]
+        if kind == "items":
+            pipe.get(self.keys.items(version, key[1], key[2]))
+        elif kind == "users":
+            pipe.get(self.keys.users(version, key[1], key[2]))
+        elif kind == "history":
+            pipe.lrange(self.keys.history(key[1]), 0, -1)
+        elif kind == "session":
+            pipe.smembers(self.keys.seen(key[1]))
+            pipe.get(self.keys.first_track(key[1]))
+        else:
+            raise ValueError(f"unknown read {key!r}")
+
+    @staticmethod
+    def _decode(keys: Sequence[Key], replies: list) -> list:
+        values = []
+        replies = iter(replies)
+        for key in keys:
+            kind = key[0]
+            if kind in ("items", "users"):
+                values.append(unpack(next(replies)))
+            elif kind == "history":
+                listens = []
+                for entry in next(replies):
+                    track, _, time = entry.partition(b":")
+                    listens.append((int(track), float(time)))
+                values.append(listens)
+            else:
+                seen, first = next(replies), next(replies)
+                if not seen and first is None:
+                    values.append(EMPTY_SESSION)
+                else:
+                    values.append(
+                        Session(frozenset(map(int, seen)), None if first is None else int(first))
+                    )
+        return values
+
+    def read(self, keys: Sequence[Key], version: str | None = None) -> tuple[Snapshot, list]:
+        if version is not None:
+            snapshot = self._snapshot(version)
+            pipe = self.client.pipeline(transaction=False)
+            for key in keys:
+                self._queue(pipe, version, key)
+            return snapshot, self._decode(keys, pipe.execute() if keys else [])
+        snapshot = self._latest or self.current_snapshot()
+        # The live version rides along with the reads; in the rare case it changed (a reload),
+        # read again from the new one. The loader keeps the old version a grace period, so what
+        # was read from it stays valid.
+        pipe = self.client.pipeline(transaction=False)
+        pipe.get(self.keys.version)
+        for key in keys:
+            self._queue(pipe, snapshot.version, key)
+        replies = pipe.execute()
+        live = replies[0]
+        if live is None:
+            self._latest = None
+            raise NoData("no data version is loaded: run 'botify load'")
+        if live.decode() != snapshot.version:
+            self._latest = self._snapshot(live.decode())
+            return self.read(keys, version=self._latest.version)
+        return snapshot, self._decode(keys, replies[1:])
+
+    # -- per-user state ------------------------------------------------------------------
+
+    def record(
+        self, user: int, track: int, time: float, recommendation: int | None, state: frozenset[str]
+    ) -> None:
+        if not state:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        if "history" in state:
+            key = self.keys.history(user)
+            pipe.lpush(key, f"{track}:{time!r}")
+            pipe.ltrim(key, 0, self.history_length - 1)
+            pipe.expire(key, self.history_ttl)
+        if "session" in state:
+            seen = self.keys.seen(user)
+            played = (track,) if recommendation is None else (track, recommendation)
+            pipe.sadd(seen, *played)
+            pipe.expire(seen, self.session_ttl)
+            pipe.set(self.keys.first_track(user), track, nx=True, ex=self.session_ttl)
+        pipe.execute()
+
+    def end_session(self, user: int) -> None:
+        self.client.delete(self.keys.seen(user), self.keys.first_track(user))
+
+    # -- catalog records -----------------------------------------------------------------
+
+    def track_record(self, track: int) -> dict | None:
+        version = self.current_snapshot().version
+        raw = self.client.hget(self.keys.data(version, "tracks"), track)
+        return None if raw is None else ujson.loads(raw)
