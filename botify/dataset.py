@@ -71,6 +71,12 @@ class Catalog:
     def __contains__(self, track: int) -> bool:
         return track in self.index
 
+    def warm(self) -> None:
+        """Build the lookups that requests use."""
+        _ = self.index
+        if len(self):
+            self.tracks_of_artist(0)
+
     def artist_of(self, track: int) -> int | None:
         position = self.index.get(track)
         return None if position is None else int(self.artists[position])

@@ -62,9 +62,9 @@ def write_version(client: redis.Redis, keys: Keys, dataset: Dataset, digest: str
             (keys.data(version, "catalog:artists"), catalog.artists.astype("<i4").tobytes()),
             (keys.data(version, "top"), pack(dataset.top_tracks)),
         ]
-        for kind, sources, key_of in (
-            ("items", dataset.items, keys.items),
-            ("users", dataset.users, keys.users),
+        for sources, key_of in (
+            (dataset.items, keys.items),
+            (dataset.users, keys.users),
         ):
             for source, lists in sources.items():
                 values, offsets = lists.values, lists.offsets
@@ -83,7 +83,11 @@ def write_version(client: redis.Redis, keys: Keys, dataset: Dataset, digest: str
             pipe.hset(
                 records_key,
                 mapping=dict(
-                    zip(ids[start : start + CHUNK], catalog.records[start : start + CHUNK])
+                    zip(
+                        ids[start : start + CHUNK],
+                        catalog.records[start : start + CHUNK],
+                        strict=True,
+                    )
                 ),
             )
         meta = {

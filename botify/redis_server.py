@@ -103,10 +103,12 @@ class RedisServer:
             try:
                 client.ping()
                 break
-            except redis.ConnectionError:
+            except redis.ConnectionError as error:
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"redis-server did not answer on {self.url} in {timeout}s")
+                    raise RuntimeError(
+                        f"redis-server did not answer on {self.url} in {timeout}s"
+                    ) from error
                 time.sleep(0.02)
         client.close()
         return self

@@ -118,8 +118,7 @@ class RedisStore:
             raise NoData(f"data version {version} is incomplete in Redis")
         meta = ujson.loads(meta)
         catalog = Catalog(unpack(ids), np.frombuffer(artists, dtype="<i4"))
-        catalog.index  # build the lookups now, not inside the first requests
-        catalog.tracks_of_artist(0)
+        catalog.warm()  # build the lookups now, not inside the first requests
         return Snapshot(
             version,
             catalog,

@@ -1,11 +1,22 @@
-"""Shared fixtures: a real Redis server for the whole test session."""
+"""Shared fixtures: a real Redis server for the whole session, small data files on disk, and a
+real botify service (gunicorn, as `botify serve` runs it) started on demand."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 import redis
+import requests
 
 from botify.redis_server import RedisServer, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +32,114 @@ def redis_url(redis_server):
     client.flushdb()
     client.close()
     return redis_server.url
+
+
+def write_lines(path: Path, records) -> Path:
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    return path
+
+
+def small_dataset(directory: Path, n_tracks: int = 100, n_users: int = 20) -> dict:
+    """A catalog of `n_tracks` (artist k has tracks 5k..5k+4), item lists (track t -> t+1, t+2,
+    ... t+5 mod n), per-user lists (user u -> u, u+1, ... u+9), and a top chart (0, 1, 2, ...).
+    Returns the config's "data" section."""
+    directory.mkdir(parents=True, exist_ok=True)
+    write_lines(
+        directory / "tracks.json",
+        ({"track": t, "artist": f"artist {t // 5}", "title": f"song {t}"} for t in range(n_tracks)),
+    )
+    write_lines(
+        directory / "i2i.json",
+        (
+            {"track": t, "recommendations": [(t + k) % n_tracks for k in range(1, 6)]}
+            for t in range(n_tracks)
+        ),
+    )
+    write_lines(
+        directory / "ub.json",
+        ({"user": u, "tracks": [(u + k) % n_tracks for k in range(10)]} for u in range(n_users)),
+    )
+    (directory / "top.json").write_text(json.dumps(list(range(n_tracks))))
+    return {
+        "catalog": str(directory / "tracks.json"),
+        "top_tracks": str(directory / "top.json"),
+        "item_recommendations": {"i2i": str(directory / "i2i.json")},
+        "user_recommendations": {"ub": str(directory / "ub.json")},
+    }
+
+
+def write_config(directory: Path, **values) -> Path:
+    path = directory / "config.json"
+    path.write_text(json.dumps(values, indent=1))
+    return path
+
+
+class LiveService:
+    """A `botify serve` process: gunicorn with real workers on a free port."""
+
+    def __init__(self, config_path: Path, workers: int = 2, worker_class: str | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [sys.executable, "-m", "botify", "serve", "--config", str(config_path)]
+        command += ["--port", str(self.port), "--workers", str(workers)]
+        if worker_class:
+            command += ["--worker-class", worker_class]
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+
+    def wait_until_up(self, timeout: float = 30.0) -> LiveService:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"botify serve exited: {self.process.stdout.read()}")
+            try:
+                requests.get(self.url + "/", timeout=1)
+                return self
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("botify serve did not answer in time")
+
+    def stop(self, timeout: float = 20.0) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+@pytest.fixture
+def start_service():
+    """start_service(config_path, workers=2) -> LiveService, up and answering; stopped after."""
+    started: list[LiveService] = []
+
+    def start(config_path: Path, workers: int = 2, worker_class: str | None = None) -> LiveService:
+        service = LiveService(config_path, workers, worker_class)
+        started.append(service)
+        return service.wait_until_up()
+
+    yield start
+    for service in started:
+        service.stop()
+
+
+@pytest.fixture
+def load_data(redis_url):
+    """load_data(config_path) -> the live version number, loaded by `botify load`."""
+
+    def load(config_path: Path) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "botify", "load", "--config", str(config_path)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ},
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    return load

@@ -56,8 +56,14 @@ class Recommender:
         candidates = self.candidates(user, prev_track, prev_track_time)
         if candidates is None or len(candidates) == 0:
             return None
-        excluded = self.data.session(user).seen if self.no_repeat else frozenset()
-        return pick(candidates, self.ranked, excluded, self.rng)
+        return pick(candidates, self.ranked, self.excluded(user, prev_track), self.rng)
+
+    def excluded(self, user: int, prev_track: int) -> frozenset[int]:
+        """With no_repeat, what the session has played (the previous track too) or been
+        recommended; else nothing."""
+        if not self.no_repeat:
+            return frozenset()
+        return self.data.session(user).seen | {prev_track}
 
     def describe(self) -> dict:
         options = {"ranked": self.ranked, "no_repeat": self.no_repeat}

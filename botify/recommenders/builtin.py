@@ -162,7 +162,7 @@ class HistoryI2I(Recommender):
         if tracks is None or len(tracks) == 0:
             return None
         if self.no_repeat:
-            seen = self.data.session(user).seen
+            seen = self.excluded(user, prev_track)
             keep = np.array([int(t) not in seen for t in tracks], dtype=bool)
             tracks, scores = tracks[keep], scores[keep]
             if len(tracks) == 0:

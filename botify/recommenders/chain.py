@@ -87,7 +87,9 @@ class Chain:
     state: frozenset[str] = field(init=False)
 
     def __post_init__(self):
-        self.state = frozenset().union(*(getattr(l.recommender, "state", ()) for l in self.links))
+        self.state = frozenset().union(
+            *(getattr(link.recommender, "state", ()) for link in self.links)
+        )
 
     def reads(self, user: int, prev_track: int, prev_track_time: float) -> list[Key]:
         """Everything the links that may run will read, without repeats."""
