@@ -27,9 +27,15 @@ def arm_names(n_arms: int) -> list[str]:
     return ["C"] + [f"T{i}" for i in range(1, n_arms)]
 
 
+def experiment_seed(experiment: str) -> int:
+    """`mmh3.hash(experiment)` as the course's mmh3 (3.x) used it as a seed: reduced to 32 unsigned
+    bits. mmh3 4+ refuses negative seeds; the unsigned hash is the same seed."""
+    return mmh3.hash(experiment, signed=False)
+
+
 def bucket(user: int, experiment: str, n_arms: int) -> int:
     """The course's assignment of a user to an arm number."""
-    return mmh3.hash(str(user), mmh3.hash(experiment), signed=False) % n_arms
+    return mmh3.hash(str(user), experiment_seed(experiment), signed=False) % n_arms
 
 
 @dataclass
@@ -39,7 +45,7 @@ class Experiment:
     chains: dict[str, Chain] | None = None  # only the routing experiment needs chains
 
     def __post_init__(self):
-        self._seed = mmh3.hash(self.name)
+        self._seed = experiment_seed(self.name)
 
     def arm(self, user: int) -> str:
         return self.arms[mmh3.hash(str(user), self._seed, signed=False) % len(self.arms)]

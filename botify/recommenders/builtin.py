@@ -74,7 +74,7 @@ class StickyArtist(Recommender):
         if artist is None:
             return None
         tracks = catalog.tracks_of_artist(artist)
-        return tracks[tracks != prev_track]
+        return tracks[(tracks != prev_track) & (tracks != anchor)]
 
     def describe(self):
         return {**super().describe(), "anchor": self.anchor}
