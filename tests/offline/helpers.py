@@ -12,8 +12,15 @@ import polars as pl
 from offline.synthetic import Users, make_users, simulate, write_log
 
 
-def event(user: int, timestamp: int, message: str = "next", time: float = 0.5,
-          latency: float = 0.001, arm: str | None = "C", experiment: str = "AB") -> dict:
+def event(
+    user: int,
+    timestamp: int,
+    message: str = "next",
+    time: float = 0.5,
+    latency: float = 0.001,
+    arm: str | None = "C",
+    experiment: str = "AB",
+) -> dict:
     """One event as the service logs it."""
     return {
         "message": message,
@@ -34,9 +41,16 @@ def write_events(path: Path, events: Iterable[dict]) -> Path:
     return path
 
 
-def synthetic_log(folder: Path, n_users: int = 400, seed: int = 0, n_arms: int = 2,
-                  effects: dict[str, float] | None = None, replicas: int = 2,
-                  max_bytes: int = 60_000, users: Users | None = None) -> dict:
+def synthetic_log(
+    folder: Path,
+    n_users: int = 400,
+    seed: int = 0,
+    n_arms: int = 2,
+    effects: dict[str, float] | None = None,
+    replicas: int = 2,
+    max_bytes: int = 60_000,
+    users: Users | None = None,
+) -> dict:
     """A generated log on disk; returns the generated columns."""
     users = users or make_users(n_users, seed)
     events = simulate(users, {"AB": n_arms, "OTHER": 3}, seed=seed + 1, effects=effects)

@@ -1,0 +1,232 @@
+"""`botify ab LOG... --experiment NAME`: judge an A/B experiment from botify's event logs.
+
+Prints the report (markdown) and writes it with the effects as CSV and the charts as PNG into
+--out. Bad input (a missing file, too many unreadable lines, an unknown experiment or arm, a bad
+option) ends with one line on stderr naming it and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import polars as pl
+
+from offline.assignment import Assignment, arm_key, assign
+from offline.errors import InputError
+from offline.logfiles import find_log_files
+from offline.reading import Log, read_log
+from offline.report import Report, markdown, write_csv
+from offline.sessions import METRICS, arm_summary, sessionize
+from offline.stats import srm
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # One line naming the option, instead of argparse's usage block.
+        raise InputError(message)
+
+
+def share(text: str) -> float:
+    value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    if not 0 <= value <= 1:
+        raise ValueError(text)
+    return value
+
+
+def alpha_value(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise ValueError(text)
+    return value
+
+
+def split_weights(text: str) -> list[float]:
+    weights = [float(part) for part in text.replace(":", ",").split(",")]
+    if len(weights) < 2 or any(not w > 0 for w in weights):
+        raise ValueError(text)
+    return weights
+
+
+share.__name__ = "share (0..1 or N%)"
+alpha_value.__name__ = "alpha (between 0 and 1)"
+split_weights.__name__ = "split (positive weights per arm, e.g. 50,50)"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = ArgumentParser(
+        prog="botify ab",
+        description="A/B report from botify's event logs: each arm against control, with the "
+        "course's effects, delta-method intervals, Holm correction, SRM check and CUPED.",
+    )
+    parser.add_argument(
+        "logs",
+        nargs="+",
+        metavar="LOG",
+        help="event log files or folders (searched recursively, one per replica)",
+    )
+    parser.add_argument(
+        "--experiment",
+        required=True,
+        metavar="NAME",
+        help="the experiment to judge, as named in the events",
+    )
+    parser.add_argument("--control", default="C", metavar="C", help="the control arm (C)")
+    parser.add_argument(
+        "--alpha",
+        type=alpha_value,
+        default=0.05,
+        metavar="A",
+        help="1 - confidence level of the intervals (0.05)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="where to write report.md, effects.csv and the charts (runs/ab/NAME)",
+    )
+    parser.add_argument(
+        "--pre",
+        nargs="+",
+        metavar="LOG",
+        help="an earlier period's logs: each user's metric then is the CUPED covariate",
+    )
+    parser.add_argument(
+        "--split",
+        type=split_weights,
+        metavar="W,W,...",
+        help="configured share of users per arm, in arm order C,T1,... "
+        "(equal), for the sample ratio mismatch check",
+    )
+    parser.add_argument(
+        "--max-bad-lines",
+        type=share,
+        default=0.01,
+        metavar="SHARE",
+        help="fail when more than this share of lines is unusable (0.01)",
+    )
+    return parser.parse_args(argv)
+
+
+def load(paths: list[str], limit: float, option: str) -> Log:
+    log = read_log(find_log_files(paths))
+    if log.bad_share > limit:
+        examples = "; ".join(str(b) for b in log.bad_examples)
+        raise InputError(
+            f"{log.bad:,} of {log.lines:,} lines{option} ({log.bad_share:.2%}) are unreadable or "
+            f"lack a required field, above --max-bad-lines {limit:g}: {examples}"
+        )
+    if not log.events.height:
+        raise InputError(f"no events in {', '.join(paths)}{option}")
+    return log
+
+
+def srm_arms(assignment: Assignment, split: list[float] | None) -> tuple[list[str], list[int]]:
+    """The arms the split names, with their user counts (an arm without users counts 0)."""
+    users = assignment.events.group_by("arm").agg(pl.col("user").n_unique())
+    counts = {str(arm): n for arm, n in users.iter_rows()}
+    arms = assignment.arms
+    if split is not None and len(split) != len(arms):
+        standard = ["C"] + [f"T{i}" for i in range(1, len(split))]
+        if len(split) < len(arms) or not set(arms) <= set(standard):
+            raise InputError(
+                f"--split gives {len(split)} weights but the experiment's arms in the logs are "
+                f"{', '.join(arms)}"
+            )
+        arms = sorted(standard, key=arm_key)
+    return arms, [counts.get(arm, 0) for arm in arms]
+
+
+def pre_period_units(log: Log) -> pl.DataFrame:
+    """Each user's metrics over the earlier period, whatever their arms then."""
+    events = log.events.with_columns(arm=pl.lit("pre"))
+    return sessionize(events).units.select("user", *METRICS)
+
+
+def run(args: argparse.Namespace) -> int:
+    log = load(args.logs, args.max_bad_lines, "")
+    assignment = assign(log, args.experiment)
+    if args.control not in assignment.arms:
+        raise InputError(
+            f"--control {args.control!r} is not an arm of {args.experiment} in the logs; "
+            f"arms found: {', '.join(assignment.arms)}"
+        )
+    if len(assignment.arms) < 2:
+        raise InputError(
+            f"experiment {args.experiment!r} has only arm {assignment.arms[0]} in the logs: "
+            "nothing to compare"
+        )
+    names, counts = srm_arms(assignment, args.split)
+    split = args.split or [1.0] * len(names)
+    chi2, p = srm(counts, split)
+
+    pre_log = pre_units = None
+    if args.pre:
+        pre_log = load(args.pre, args.max_bad_lines, " (--pre)")
+        pre_units = pre_period_units(pre_log)
+
+    sessionized = sessionize(assignment.events)
+    # Imported here: effects and charts pull in scipy and matplotlib, not needed for bad input.
+    from offline.effects import effects_table
+
+    effects = effects_table(sessionized.units, assignment.arms, args.control, args.alpha, pre_units)
+    report = Report(
+        experiment=args.experiment,
+        control=args.control,
+        alpha=args.alpha,
+        log=log,
+        assignment=assignment,
+        arms=arm_summary(assignment.events, sessionized),
+        split=split,
+        srm_arms=names,
+        srm_chi2=chi2,
+        srm_p=p,
+        effects=effects,
+        pre_log=pre_log,
+        pre_users=0 if pre_units is None else pre_units.height,
+    )
+    text = markdown(report)
+    out = args.out or Path("runs") / "ab" / args.experiment
+    write_outputs(out, text, report, sessionized.sessions)
+    print(text, end="")
+    if report.srm_failed:
+        print(
+            f"botify ab: warning: sample ratio mismatch (p = {p:.2g}): do not trust the results",
+            file=sys.stderr,
+        )
+    print(f"botify ab: report written to {out}/", file=sys.stderr)
+    return 0
+
+
+def write_outputs(out: Path, text: str, report: Report, sessions: pl.DataFrame) -> None:
+    from offline.charts import effect_chart, session_time_chart
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.md").write_text(text)
+        write_csv(report.effects, out / "effects.csv")
+        effect_chart(
+            report.effects,
+            out / "effects.png",
+            f"{report.experiment}: effect against {report.control}, "
+            f"{1 - report.alpha:.4g} intervals",
+        )
+        session_time_chart(
+            sessions,
+            report.assignment.arms,
+            out / "session_time.png",
+            f"{report.experiment}: session time per arm",
+        )
+    except OSError as error:
+        raise InputError(f"cannot write to --out {out}: {error.strerror or error}") from None
+
+
+def main(argv: list[str]) -> int:
+    try:
+        return run(parse_args(argv))
+    except InputError as error:
+        print(f"botify ab: {error}", file=sys.stderr)
+        return 2
+    except SystemExit as done:  # --help
+        return int(done.code or 0)

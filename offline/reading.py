@@ -1,0 +1,273 @@
+"""Reading botify's event logs into one table, counting every line that cannot be used.
+
+Each file is parsed whole by polars' NDJSON reader, which is fast; only a file that it rejects
+(a corrupt line) is split into chunks, and only a chunk that fails is checked line by line, so
+that the exact lines at fault are counted and named while the rest of the file is kept.
+
+What counts as a line: blank lines are ignored (the service never writes one). A final line that
+has no newline and does not parse is a write cut off by copying a live log: it is reported on its
+own and not counted against the bad-line limit. Every other line must be a JSON object with the
+fields the report uses: `message` ("next" or "last"), `timestamp` and `user` (integers), `time`
+and `latency` (finite numbers) and `experiments` (an object). Other fields (`track`,
+`recommendation`, `recommender`, ...) are not needed and not checked.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from offline.errors import InputError
+
+SCHEMA = {
+    "message": pl.String,
+    "timestamp": pl.Int64,
+    "user": pl.Int64,
+    "time": pl.Float64,
+    "latency": pl.Float64,
+    # Kept as its JSON text: the few distinct values are decoded once, in Python.
+    "experiments": pl.String,
+}
+CHUNK_LINES = 4096
+MAX_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class BadLine:
+    file: Path
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line} ({self.reason})"
+
+
+@dataclass
+class Log:
+    """The usable events of a set of files, and an account of what was not usable."""
+
+    # message, timestamp, user, time, latency, experiments (JSON text), seq (reading order)
+    events: pl.DataFrame
+    files: list[Path]
+    lines: int  # lines expected to hold an event: blank lines and cut final lines excluded
+    bad: int
+    bad_examples: list[BadLine] = field(default_factory=list)
+    truncated: list[Path] = field(default_factory=list)
+    # the decoded `experiments` objects, by their JSON text
+    experiment_objects: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def bad_share(self) -> float:
+        return self.bad / self.lines if self.lines else 0.0
+
+    def experiment_names(self) -> dict[str, int]:
+        """Each experiment named in the log, with the number of events that carry it."""
+        counts = self.events.group_by("experiments").len()
+        names: dict[str, int] = {}
+        for text, n in counts.iter_rows():
+            for name in self.experiment_objects[text]:
+                names[name] = names.get(name, 0) + n
+        return dict(sorted(names.items()))
+
+
+def parse_ndjson(data: bytes) -> pl.DataFrame | None:
+    """The rows polars reads from `data`, or None when a line is not JSON at all."""
+    try:
+        return pl.read_ndjson(data, schema=SCHEMA, ignore_errors=True)
+    except pl.exceptions.PolarsError:
+        return None
+
+
+def json_error(line: bytes) -> str | None:
+    """Why one line is not a JSON object, or None when it is."""
+
+    def reject(constant: str) -> None:
+        raise ValueError(constant)
+
+    try:
+        value = json.loads(line, parse_constant=reject)
+    except (ValueError, UnicodeDecodeError):
+        return "not valid JSON"
+    return None if isinstance(value, dict) else "not a JSON object"
+
+
+def parse_chunk(lines: list[bytes], numbers: list[int]) -> tuple[list[pl.DataFrame], list]:
+    """Rows of a few non-blank lines that failed together, and (line number, reason) for each
+    line that is not JSON."""
+    frame = parse_ndjson(b"\n".join(lines))
+    if frame is not None and frame.height == len(lines):
+        return [frame.with_columns(line=pl.Series(numbers, dtype=pl.Int64))], []
+    bad = []
+    keep_lines, keep_numbers = [], []
+    for line, number in zip(lines, numbers, strict=True):
+        reason = json_error(line)
+        if reason:
+            bad.append((number, reason))
+        else:
+            keep_lines.append(line)
+            keep_numbers.append(number)
+    frame = parse_ndjson(b"\n".join(keep_lines)) if keep_lines else None
+    if frame is not None and frame.height == len(keep_lines):
+        return [frame.with_columns(line=pl.Series(keep_numbers, dtype=pl.Int64))], bad
+    # Python's parser and polars' disagree on some line: let polars judge each line alone.
+    frames = []
+    for line, number in zip(keep_lines, keep_numbers, strict=True):
+        one = parse_ndjson(line)
+        if one is not None and one.height == 1:
+            frames.append(one.with_columns(line=pl.lit(number, dtype=pl.Int64)))
+        else:
+            bad.append((number, "not valid JSON"))
+    return frames, bad
+
+
+def line_bounds(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end offsets of each line (without its newline)."""
+    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0x0A)
+    starts = np.r_[0, newlines + 1]
+    ends = np.r_[newlines, len(data)]
+    if data.endswith(b"\n"):
+        starts, ends = starts[:-1], ends[:-1]
+    return starts, ends
+
+
+def filled_line_numbers(data: bytes) -> np.ndarray:
+    """1-based numbers of the lines that are not blank."""
+    starts, ends = line_bounds(data)
+    buf = np.frombuffer(data, dtype=np.uint8)
+    length = ends - starts
+    lone_cr = (length == 1) & (buf[np.minimum(starts, len(data) - 1)] == 0x0D)
+    return np.flatnonzero((length > 0) & ~lone_cr) + 1
+
+
+def parse_slowly(data: bytes) -> tuple[pl.DataFrame, list, int]:
+    """Rows, (line number, reason) of unparseable lines and the number of non-blank lines, for
+    data that polars could not read in one piece or that has blank lines."""
+    starts, ends = line_bounds(data)
+    lines = [data[s:e] for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
+    kept = [(i + 1, line) for i, line in enumerate(lines) if line.strip(b"\r")]
+    frames, bad = [], []
+    for begin in range(0, len(kept), CHUNK_LINES):
+        numbers, chunk = zip(*kept[begin : begin + CHUNK_LINES], strict=True)
+        chunk_frames, chunk_bad = parse_chunk(list(chunk), list(numbers))
+        frames += chunk_frames
+        bad += chunk_bad
+    frame = pl.concat(frames) if frames else empty_frame()
+    return frame, bad, len(kept)
+
+
+def empty_frame() -> pl.DataFrame:
+    return pl.DataFrame(schema={**SCHEMA, "line": pl.Int64})
+
+
+def parse_file(path: Path) -> tuple[pl.DataFrame, list, int, bool]:
+    """Rows of one file with their line numbers, (line, reason) of lines that are not JSON, the
+    number of lines that should hold events, and whether the final line was cut off."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror or error}") from None
+    body, tail = data, b""
+    cut = data.rfind(b"\n") + 1
+    if cut < len(data) and data[cut:].strip(b"\r \t"):
+        body, tail = data[:cut], data[cut:]
+    frame = parse_ndjson(body)
+    expected = body.count(b"\n")
+    bad: list = []
+    if frame is not None and frame.height == expected:
+        frame = frame.with_columns(line=pl.int_range(1, expected + 1, dtype=pl.Int64))
+    elif frame is not None and frame.height == len(numbers := filled_line_numbers(body)):
+        # Polars skips blank lines: number the rows after the lines that are not blank.
+        frame = frame.with_columns(line=pl.Series(numbers, dtype=pl.Int64))
+        expected = len(numbers)
+    else:
+        frame, bad, expected = parse_slowly(body)
+    truncated = False
+    if tail:
+        # A complete object that merely lacks its newline is an ordinary event.
+        last = parse_ndjson(tail) if json_error(tail) is None else None
+        tail_number = body.count(b"\n") + 1
+        if last is not None and last.height == 1:
+            frame = pl.concat([frame, last.with_columns(line=pl.lit(tail_number, pl.Int64))])
+            expected += 1
+        else:
+            truncated = True
+    return frame, bad, expected, truncated
+
+
+def invalid_reason() -> pl.Expr:
+    """Why a parsed row cannot be used, or null when it can (the first reason found)."""
+    checks = [(pl.col(name).is_null(), f"missing or invalid {name!r}") for name in SCHEMA]
+    checks += [
+        (~pl.col(name).is_finite(), f"{name!r} is not finite") for name in ("time", "latency")
+    ]
+    checks.append(
+        (~pl.col("message").is_in(["next", "last"]), "'message' is neither next nor last")
+    )
+    condition, reason = checks[0]
+    expression = pl.when(condition).then(pl.lit(reason))
+    for condition, reason in checks[1:]:
+        expression = expression.when(condition).then(pl.lit(reason))
+    return expression
+
+
+def decode_experiments(texts: list[str]) -> dict[str, dict | None]:
+    decoded: dict[str, dict | None] = {}
+    for text in texts:
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        decoded[text] = value if isinstance(value, dict) else None
+    return decoded
+
+
+def read_log(files: list[Path]) -> Log:
+    """Every usable event of the files, in reading order."""
+    frames, bad_examples = [], []
+    bad = lines = 0
+    truncated = []
+    for index, path in enumerate(files):
+        frame, unparsed, expected, cut = parse_file(path)
+        lines += expected
+        bad += len(unparsed)
+        bad_examples += [BadLine(path, n, why) for n, why in unparsed[:MAX_EXAMPLES]]
+        if cut:
+            truncated.append(path)
+        frames.append(frame.with_columns(file=pl.lit(index, pl.Int32)))
+    events = pl.concat(frames) if frames else empty_frame().with_columns(file=pl.lit(0, pl.Int32))
+
+    objects = decode_experiments(events["experiments"].drop_nulls().unique().to_list())
+    not_objects = [text for text, value in objects.items() if value is None]
+    events = events.with_columns(reason=invalid_reason())
+    if not_objects:
+        events = events.with_columns(
+            reason=pl.when(pl.col("reason").is_null() & pl.col("experiments").is_in(not_objects))
+            .then(pl.lit("'experiments' is not an object"))
+            .otherwise(pl.col("reason"))
+        )
+    rejected = events.filter(pl.col("reason").is_not_null())
+    bad += rejected.height
+    for file, line, reason in rejected.select("file", "line", "reason").head(MAX_EXAMPLES).rows():
+        bad_examples.append(BadLine(files[file], line, reason))
+    # Examples in reading order, so the first one named is the first one met.
+    order = {path: i for i, path in enumerate(files)}
+    bad_examples.sort(key=lambda b: (order[b.file], b.line))
+
+    events = (
+        events.filter(pl.col("reason").is_null())
+        .drop("reason", "line", "file")
+        .with_row_index("seq")
+    )
+    return Log(
+        events=events,
+        files=files,
+        lines=lines,
+        bad=bad,
+        bad_examples=bad_examples[:MAX_EXAMPLES],
+        truncated=truncated,
+        experiment_objects={k: v for k, v in objects.items() if v is not None},
+    )

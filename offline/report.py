@@ -1,0 +1,246 @@
+"""The report's text: a markdown header and tables, and the effects as CSV."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from offline.assignment import Assignment
+from offline.reading import Log
+
+SRM_ALPHA = 0.001
+MAX_SWITCHED_SHOWN = 5
+
+
+@dataclass
+class Report:
+    experiment: str
+    control: str
+    alpha: float
+    log: Log
+    assignment: Assignment
+    arms: pl.DataFrame  # sessions.arm_summary
+    split: list[float]  # configured weight of each arm of srm_arms
+    srm_arms: list[str]
+    srm_chi2: float
+    srm_p: float
+    effects: pl.DataFrame  # effects.effects_table
+    pre_log: Log | None = None
+    pre_users: int = 0
+
+    @property
+    def srm_failed(self) -> bool:
+        return self.srm_p < SRM_ALPHA
+
+
+def number(value: float | int | None, spec: str = ".4f") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return format(value, spec)
+
+
+def p_text(value: float | None) -> str:
+    if value is None or math.isnan(value):
+        return "n/a"
+    return f"{value:.2g}" if value >= 0.0001 else f"{value:.1e}"
+
+
+def yes_no(value: bool | None) -> str:
+    return "n/a" if value is None else ("**yes**" if value else "no")
+
+
+def table(header: list[str], rows: list[list[str]], right_from: int = 1) -> str:
+    align = ["---" if i < right_from else "---:" for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def utc(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def srm_verdict(report: Report) -> str:
+    split = ":".join(f"{w:g}" for w in report.split)
+    arms = ", ".join(report.srm_arms)
+    stats = f"chi2 = {number(report.srm_chi2, '.2f')}, p = {p_text(report.srm_p)}"
+    if report.srm_failed:
+        return (
+            f"**SAMPLE RATIO MISMATCH: users per arm ({arms}) do not follow the split {split} "
+            f"({stats} < {SRM_ALPHA}). Do not trust these results: find out why first.**"
+        )
+    return f"ok: users per arm ({arms}) fit the split {split} ({stats})"
+
+
+def log_lines(log: Log) -> str:
+    text = f"{log.lines:,} read from {len(log.files)} files, {log.bad:,} skipped"
+    if log.bad:
+        text += f" ({log.bad_share:.3%}), e.g. " + "; ".join(str(b) for b in log.bad_examples)
+    if log.truncated:
+        text += f"; cut final line (log copied mid-write) in: {', '.join(map(str, log.truncated))}"
+    return text
+
+
+def header(report: Report) -> str:
+    events = report.assignment.events
+    arms = report.arms
+    span_ms = events["timestamp"].max() - events["timestamp"].min()
+    incomplete = int(arms["incomplete_sessions"].sum())
+    switched = report.assignment.switched_users
+    rows = [
+        [
+            "log span",
+            f"{utc(events['timestamp'].min())} to {utc(events['timestamp'].max())} UTC"
+            f" ({span_ms / 3_600_000:.1f} h)",
+        ],
+        ["lines", log_lines(report.log)],
+        [
+            "events",
+            f"{events.height:,} in the experiment, "
+            f"{report.assignment.unassigned_events:,} without an arm of it (left out)",
+        ],
+        ["users", f"{int(arms['users'].sum()):,}"],
+        [
+            "sessions",
+            f"{int(arms['sessions'].sum()):,} complete; {incomplete:,} incomplete "
+            f"({int(arms['incomplete_events'].sum()):,} events after a user's last `last`: "
+            "left out of the metrics, as in the course)",
+        ],
+    ]
+    if switched.height:
+        shown = ", ".join(
+            f"{user} ({' > '.join(arms_)})"
+            for user, arms_ in switched.head(MAX_SWITCHED_SHOWN).iter_rows()
+        )
+        rows.append(
+            [
+                "users whose arm changed",
+                f"**{switched.height:,}**: {shown} (each arm counts them separately)",
+            ]
+        )
+    if report.pre_log is not None:
+        rows.append(
+            [
+                "pre-period (CUPED)",
+                f"{report.pre_log.events.height:,} events of "
+                f"{report.pre_users:,} users; " + log_lines(report.pre_log),
+            ]
+        )
+    rows.append(["SRM", srm_verdict(report)])
+    return table(["", ""], rows, right_from=2)
+
+
+def arms_table(report: Report) -> str:
+    rows = [
+        [
+            str(arm),
+            f"{users:,}",
+            f"{sessions:,}",
+            f"{events:,}",
+            f"{incomplete:,}",
+            number(p50, ".2f"),
+            number(p99, ".2f"),
+        ]
+        for arm, users, events, sessions, incomplete, _, p50, p99 in report.arms.iter_rows()
+    ]
+    columns = [
+        "arm",
+        "users",
+        "sessions",
+        "events",
+        "incomplete sessions",
+        "latency p50, ms",
+        "latency p99, ms",
+    ]
+    return table(columns, rows)
+
+
+def effects_markdown(report: Report) -> str:
+    rows = [
+        [
+            row["treatment"],
+            row["metric"],
+            number(row["control_mean"]),
+            number(row["treatment_mean"]),
+            number(row["effect"], "+.2f"),
+            f"[{number(row['lower'], '+.2f')}, {number(row['upper'], '+.2f')}]",
+            yes_no(row["significant"]),
+            p_text(row["p_value"]),
+            p_text(row["p_holm"]),
+            yes_no(row["significant_holm"]),
+            f"[{number(row['delta_lower'], '+.2f')}, {number(row['delta_upper'], '+.2f')}]",
+        ]
+        for row in report.effects.iter_rows(named=True)
+    ]
+    columns = [
+        "arm",
+        "metric",
+        "control",
+        "treatment",
+        "effect %",
+        "interval %",
+        "significant",
+        "p",
+        "p Holm",
+        "significant (Holm)",
+        "delta-method interval %",
+    ]
+    return table(columns, rows, right_from=2)
+
+
+def cuped_markdown(report: Report) -> str:
+    rows = [
+        [
+            row["treatment"],
+            row["metric"],
+            number(row["cuped_effect"], "+.2f"),
+            f"[{number(row['cuped_lower'], '+.2f')}, {number(row['cuped_upper'], '+.2f')}]",
+            yes_no(row["cuped_significant"]),
+            number(row["variance_reduction"], ".1f"),
+            number(row["pre_coverage"], ".1f"),
+        ]
+        for row in report.effects.iter_rows(named=True)
+    ]
+    columns = [
+        "arm",
+        "metric",
+        "effect %",
+        "interval %",
+        "significant",
+        "variance reduction %",
+        "users with a pre-period value %",
+    ]
+    return table(columns, rows, right_from=2)
+
+
+def markdown(report: Report) -> str:
+    level = f"{1 - report.alpha:.4g}"
+    parts = [
+        f"# A/B report: {report.experiment}",
+        header(report),
+        "## Arms",
+        arms_table(report),
+        f"## Effects against {report.control} ({level} intervals)",
+        effects_markdown(report),
+        f"Effect: (treatment mean - control mean) / control mean, in %, on user-level values; "
+        f"interval: Welch's t interval of the difference divided by the control mean, as in the "
+        f"course. Holm: adjusted across all {report.effects.height} arm x metric tests. "
+        "Delta-method interval: the relative lift's interval that also accounts for the "
+        "uncertainty of the control mean. mean_request_latency is in ms.",
+    ]
+    if "cuped_effect" in report.effects.columns:
+        parts += [
+            f"## CUPED against {report.control} ({level} intervals)",
+            cuped_markdown(report),
+            "Each user's same metric in the pre-period is the covariate (users without one are "
+            "left unadjusted); variance reduction is that of the difference of means.",
+        ]
+    return "\n\n".join(parts) + "\n"
+
+
+def write_csv(effects: pl.DataFrame, path: Path) -> None:
+    effects.write_csv(path, float_precision=10)

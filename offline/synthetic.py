@@ -1,0 +1,200 @@
+"""Synthetic event logs in botify's format, for the A/B report's tests and benchmark.
+
+A stand-in for the simulator's traffic, faithful where the report cares: users are bucketed by
+the service's mmh3 formula, each session is a run of `next` events closed by one `last`, every
+event carries a listened fraction and a latency, and the log is spread over replica folders with
+size-rotated files, newest in `events.jsonl`. Users have a persistent taste (their typical
+listened fraction and session length), so an earlier period's metrics predict a later one's, as
+CUPED needs. A treatment arm's `effect` multiplies that arm's listened fractions, which moves
+`time`, `mean_time_per_session` (and nothing else) by exactly that relative amount in expectation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import mmh3
+import numpy as np
+
+DAY_MS = 86_400_000
+# Listened fractions are drawn below this cap so that an injected effect of up to +10% still
+# yields fractions <= 1.
+TIME_CAP = 0.9
+
+
+def arm_labels(n_arms: int) -> list[str]:
+    return ["C"] + [f"T{i}" for i in range(1, n_arms)]
+
+
+def bucket(users: Sequence[int], experiment: str, n_arms: int) -> np.ndarray:
+    """The service's assignment: arm index of each user (0 is control).
+
+    The course's service passes the signed `mmh3.hash(name)` as the seed; mmh3 < 4 took it as
+    its 32-bit two's complement, which mmh3 >= 4 (rejecting negative seeds) needs spelled out.
+    """
+    salt = mmh3.hash(experiment) & 0xFFFFFFFF
+    return np.fromiter(
+        (mmh3.hash(str(user), salt, signed=False) % n_arms for user in users),
+        dtype=np.int64,
+        count=len(users),
+    )
+
+
+@dataclass(frozen=True)
+class Users:
+    """The hidden world: who the users are and how they listen."""
+
+    ids: np.ndarray  # user ids
+    taste: np.ndarray  # Beta mean of each user's listened fraction
+    length: np.ndarray  # mean tracks per session of each user
+    activity: np.ndarray  # mean sessions per period of each user
+
+
+def make_users(n_users: int, seed: int, first_id: int = 0) -> Users:
+    rng = np.random.default_rng(seed)
+    return Users(
+        ids=np.arange(first_id, first_id + n_users, dtype=np.int64),
+        taste=rng.beta(4.0, 4.0, n_users),
+        length=rng.gamma(4.0, 2.5, n_users) + 1.0,
+        activity=rng.gamma(2.0, 1.0, n_users),
+    )
+
+
+def simulate(
+    users: Users,
+    experiments: Mapping[str, int],
+    seed: int,
+    effects: Mapping[str, float] | None = None,
+    start_ms: int = 1_700_000_000_000,
+    span_ms: int = DAY_MS,
+) -> dict[str, np.ndarray]:
+    """One period of traffic as columns, in time order.
+
+    `experiments` maps each experiment name to its number of arms; `effects` maps an arm label
+    of the first experiment to the relative change of that arm's listened fractions.
+    """
+    rng = np.random.default_rng(seed)
+    names = list(experiments)
+    arms = {name: bucket(users.ids.tolist(), name, n) for name, n in experiments.items()}
+
+    sessions_per_user = 1 + rng.poisson(users.activity)
+    session_user = np.repeat(np.arange(len(users.ids)), sessions_per_user)
+    tracks_per_session = rng.geometric(1.0 / users.length[session_user])
+    event_session = np.repeat(np.arange(len(session_user)), tracks_per_session)
+    event_user = session_user[event_session]
+    n_events = len(event_user)
+
+    # A session's last event is its `last` message.
+    is_last = np.zeros(n_events, dtype=bool)
+    is_last[np.cumsum(tracks_per_session) - 1] = True
+
+    taste = users.taste[event_user]
+    fraction = TIME_CAP * rng.beta(8.0 * taste + 0.5, 8.0 * (1.0 - taste) + 0.5)
+    if effects:
+        arm_of_event = arms[names[0]][event_user]
+        labels = arm_labels(experiments[names[0]])
+        for label, effect in effects.items():
+            fraction = np.where(
+                arm_of_event == labels.index(label), fraction * (1 + effect), fraction
+            )
+    latency = rng.lognormal(np.log(0.002), 0.5, n_events)
+
+    # Time: a user's sessions follow each other, tracks a few seconds to minutes apart.
+    gap = rng.integers(2_000, 240_000, n_events)
+    first_of_session = np.r_[True, event_session[1:] != event_session[:-1]]
+    gap = np.where(first_of_session, rng.integers(60_000, 3_600_000, n_events), gap)
+    elapsed = np.cumsum(gap)
+    first_of_user = np.r_[True, event_user[1:] != event_user[:-1]]
+    user_origin = np.maximum.accumulate(np.where(first_of_user, elapsed, 0))
+    user_start = rng.integers(0, span_ms // 2, len(users.ids))
+    timestamp = start_ms + user_start[event_user] + (elapsed - user_origin)
+
+    order = np.argsort(timestamp, kind="stable")
+    columns = {
+        "message": np.where(is_last, "last", "next"),
+        "timestamp": timestamp,
+        "user": users.ids[event_user],
+        "track": rng.integers(0, 50_000, n_events),
+        "time": np.round(fraction, 6),
+        "latency": np.round(latency, 6),
+        "recommendation": rng.integers(0, 50_000, n_events),
+        "recommender": np.where(rng.random(n_events) < 0.9, "sasrec_i2i", "top_pop"),
+    }
+    columns = {key: value[order] for key, value in columns.items()}
+    columns["user_index"] = event_user[order]
+    columns["arms"] = {name: arms[name][event_user[order]] for name in names}
+    columns["arm_names"] = {name: arm_labels(n) for name, n in experiments.items()}
+    return columns
+
+
+def cut(events: dict, end_ms: int) -> dict:
+    """The events before `end_ms`: a log copied while users were still listening."""
+    keep = events["timestamp"] < end_ms
+    kept = {key: value[keep] for key, value in events.items() if isinstance(value, np.ndarray)}
+    kept["arms"] = {name: arms[keep] for name, arms in events["arms"].items()}
+    kept["arm_names"] = events["arm_names"]
+    return kept
+
+
+def format_lines(events: dict) -> list[str]:
+    """JSON lines as the service writes them (one object per event, time order)."""
+    names = list(events["arms"])
+    labels = [np.asarray(events["arm_names"][name])[events["arms"][name]] for name in names]
+    experiment_json = [
+        "{"
+        + ", ".join(f'"{name}": "{label}"' for name, label in zip(names, row, strict=True))
+        + "}"
+        for row in zip(*labels, strict=True)
+    ]
+    return [
+        f'{{"message": "{m}", "timestamp": {ts}, "user": {u}, "track": {tr}, "time": {t}, '
+        f'"latency": {lat}, "recommendation": {rec}, "experiments": {exp}, "recommender": "{r}"}}\n'
+        for m, ts, u, tr, t, lat, rec, exp, r in zip(
+            events["message"].tolist(),
+            events["timestamp"].tolist(),
+            events["user"].tolist(),
+            events["track"].tolist(),
+            events["time"].tolist(),
+            events["latency"].tolist(),
+            events["recommendation"].tolist(),
+            experiment_json,
+            events["recommender"].tolist(),
+            strict=True,
+        )
+    ]
+
+
+def write_log(
+    events: dict,
+    directory: Path,
+    replicas: int = 1,
+    max_bytes: int = 0,
+    seed: int = 0,
+) -> list[Path]:
+    """Write the events as `replicas` service replicas would: each request lands on a random
+    replica (so one session can span folders), each replica logs to `replica-<i>/events.jsonl`
+    and rotates it like RotatingFileHandler when it would exceed `max_bytes` (0: never)."""
+    rng = np.random.default_rng(seed)
+    lines = format_lines(events)
+    replica_of = rng.integers(0, replicas, len(lines))
+    written: list[Path] = []
+    for replica in range(replicas):
+        folder = Path(directory) / f"replica-{replica}"
+        folder.mkdir(parents=True, exist_ok=True)
+        chunks: list[list[str]] = [[]]
+        size = 0
+        for index in np.flatnonzero(replica_of == replica).tolist():
+            line = lines[index]
+            if max_bytes and size + len(line) > max_bytes and chunks[-1]:
+                chunks.append([])
+                size = 0
+            chunks[-1].append(line)
+            size += len(line)
+        # Oldest chunk has the highest rotation number; the newest is the live file.
+        for age, chunk in enumerate(reversed(chunks)):
+            path = folder / ("events.jsonl" if age == 0 else f"events.jsonl.{age}")
+            path.write_text("".join(chunk))
+            written.append(path)
+    return written
