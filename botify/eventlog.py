@@ -25,10 +25,9 @@ import ujson
 
 LOG_FILE = "events.jsonl"
 BATCH = 4096  # events per write at most
+FLUSH_INTERVAL = 0.05  # seconds between writes: events reach the file within this delay
 
 log = logging.getLogger(__name__)
-
-_STOP = object()
 
 
 class EventLog:
@@ -49,6 +48,7 @@ class EventLog:
         self._fd: int | None = None
         self._lock_fd: int | None = None
         self._start_lock = threading.Lock()
+        self._stopping = threading.Event()
         self._closed = False
         atexit.register(self.close)
 
@@ -68,6 +68,7 @@ class EventLog:
             self._queue = queue.SimpleQueue()
             self._fd = self._lock_fd = None
             self._closed = False
+            self._stopping = threading.Event()
             self._pid = os.getpid()
             self._thread = threading.Thread(target=self._run, name="botify-event-log", daemon=True)
             self._thread.start()
@@ -75,24 +76,24 @@ class EventLog:
     # -- the writer side -----------------------------------------------------------------
 
     def _run(self) -> None:
+        # Wake on a timer rather than on every event: a request's put() then never hands the GIL
+        # to this thread, and each wake-up writes everything queued in one batch.
+        while not self._stopping.wait(FLUSH_INTERVAL):
+            self._drain()
+        self._drain()
+
+    def _drain(self) -> None:
+        batch = []
         while True:
-            first = self._queue.get()
-            if first is _STOP:
-                return
-            batch = [first]
-            stop = False
-            while len(batch) < BATCH:
-                try:
-                    event = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if event is _STOP:
-                    stop = True
-                    break
-                batch.append(event)
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+            if len(batch) >= BATCH:
+                self._write_batch(batch)
+                batch = []
+        if batch:
             self._write_batch(batch)
-            if stop:
-                return
 
     def _write_batch(self, batch: list[dict]) -> None:
         data = "".join(ujson.dumps(event, ensure_ascii=False) + "\n" for event in batch).encode()
@@ -145,20 +146,11 @@ class EventLog:
         if self._closed or self._pid != os.getpid():
             return
         self._closed = True
-        self._queue.put(_STOP)
+        self._stopping.set()
         if self._thread is not None and self._thread.is_alive():
             self._thread.join(timeout)
-        # Whatever the writer could not take (it was stopped, or timed out) is written here.
-        leftover = []
-        while True:
-            try:
-                event = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if event is not _STOP:
-                leftover.append(event)
-        if leftover:
-            self._write_batch(leftover)
+        # Whatever the writer did not take (it timed out, or was never started) is written here.
+        self._drain()
         for fd in (self._fd, self._lock_fd):
             if fd is not None:
                 os.close(fd)

@@ -96,7 +96,7 @@ class LiveService:
             try:
                 requests.get(self.url + "/", timeout=1)
                 return self
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or too busy starting
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError("botify serve did not answer in time")

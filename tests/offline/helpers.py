@@ -61,17 +61,22 @@ def synthetic_log(
 def events_frame(events: dict, experiment: str = "AB") -> pl.DataFrame:
     """The table the reader and assignment produce for a generated log, without the files:
     for tests that need many repetitions."""
-    labels = np.asarray(events["arm_names"][experiment])[events["arms"][experiment]]
+    names = events["arm_names"][experiment]
+    codes = pl.Series(events["arms"][experiment], dtype=pl.UInt32)
     return pl.DataFrame(
         {
             "seq": np.arange(len(events["user"]), dtype=np.uint32),
-            "message": events["message"],
+            "last": events["last"],
             "timestamp": events["timestamp"],
             "user": events["user"],
             "time": events["time"],
             "latency": events["latency"],
-            "arm": labels,
+            "arm": codes.replace_strict(dict(enumerate(names)), return_dtype=pl.Enum(names)),
         }
+    ).select(
+        "seq",
+        message=pl.when("last").then(pl.lit("last")).otherwise(pl.lit("next")),
+        *["timestamp", "user", "time", "latency", "arm"],
     )
 
 

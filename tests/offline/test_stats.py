@@ -56,16 +56,24 @@ def test_cuped_removes_the_covariates_share_of_variance():
     assert cuped_adjust(y, np.ones_like(y))[1] == 0  # a constant covariate: no adjustment
 
 
-def test_cuped_with_a_pre_period_narrows_the_interval_and_keeps_the_effect():
+def test_cuped_with_a_pre_period_removes_the_explained_variance_and_keeps_the_effect():
     users = make_users(4_000, seed=21)
     experiment = events_frame(simulate(users, {"AB": 2}, seed=22, effects={"T1": 0.08}))
     before = events_frame(simulate(users, {"AB": 2}, seed=23)).with_columns(arm=None)
     pre = sessionize(before).units.drop("arm")
-    effects = effects_table(sessionize(experiment).units, ["C", "T1"], "C", 0.05, pre)
-    row = effects.filter(metric="mean_time_per_session").row(0, named=True)
-    assert row["variance_reduction"] > 30
-    assert row["cuped_upper"] - row["cuped_lower"] < 0.85 * (row["upper"] - row["lower"])
+    units = sessionize(experiment).units
+    effects = effects_table(units, ["C", "T1"], "C", 0.05, pre)
+    for metric in ("time", "sessions"):  # defined for every user in both periods
+        row = effects.filter(metric=metric).row(0, named=True)
+        joined = units.join(pre, on="user", suffix="_pre")
+        rho = np.corrcoef(joined[metric].to_numpy(), joined[f"{metric}_pre"].to_numpy())[0, 1]
+        assert rho > 0.4
+        # CUPED removes the share of variance the covariate explains: rho^2
+        assert row["variance_reduction"] == pytest.approx(100 * rho**2, abs=3)
+        narrowing = (row["cuped_upper"] - row["cuped_lower"]) / (row["upper"] - row["lower"])
+        assert narrowing == pytest.approx(math.sqrt(1 - rho**2), abs=0.03)
+        assert row["pre_coverage"] == pytest.approx(100)
+    row = effects.filter(metric="time").row(0, named=True)
     assert row["cuped_lower"] < 8 < row["cuped_upper"]
-    assert row["pre_coverage"] == pytest.approx(100)
     # latency does not depend on the user: the pre-period cannot help there
     assert abs(effects.filter(metric="mean_request_latency")["variance_reduction"].item()) < 2

@@ -33,9 +33,7 @@ def make_config(tmp_path, redis_url, data_section):
         values.setdefault("redis_url", redis_url)
         values.setdefault("data", data_section)
         values.setdefault("log_dir", str(tmp_path / "log"))
-        values.setdefault(
-            "experiments", [{"name": "EXP", "arms": {"C": CHAIN_CONTEXTUAL}}]
-        )
+        values.setdefault("experiments", [{"name": "EXP", "arms": {"C": CHAIN_CONTEXTUAL}}])
         return load_config(write_config(tmp_path, **values))
 
     return make

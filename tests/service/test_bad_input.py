@@ -35,8 +35,21 @@ BAD_BODIES = [
 @pytest.fixture
 def server(loaded, serve_app):
     config, _ = loaded(
-        experiments=[{"name": "EXP", "arms": {"C": [{"recommender": "indexed", "source": "ub",
-                                                      "ranked": True, "no_repeat": True}]}}]
+        experiments=[
+            {
+                "name": "EXP",
+                "arms": {
+                    "C": [
+                        {
+                            "recommender": "indexed",
+                            "source": "ub",
+                            "ranked": True,
+                            "no_repeat": True,
+                        }
+                    ]
+                },
+            }
+        ]
     )
     return serve_app(config)
 
@@ -44,8 +57,9 @@ def server(loaded, serve_app):
 @pytest.mark.parametrize("endpoint", ["next", "last"])
 @pytest.mark.parametrize(("body", "field"), BAD_BODIES)
 def test_bad_body_is_a_4xx_naming_the_field(server, endpoint, body, field):
-    answer = requests.post(f"{server.url}/{endpoint}/4", data=body,
-                           headers={"Content-Type": "application/json"})
+    answer = requests.post(
+        f"{server.url}/{endpoint}/4", data=body, headers={"Content-Type": "application/json"}
+    )
     assert 400 <= answer.status_code < 500, answer.text
     assert answer.json()["message"].startswith(field), answer.json()
     assert server.events() == []
@@ -74,8 +88,10 @@ def test_nan_time_does_not_poison_the_user(server):
     for _ in range(3):
         bad = requests.post(f"{server.url}/next/4", data=b'{"track": 4, "time": NaN}')
         assert bad.status_code == 400
-    answers = [requests.post(f"{server.url}/next/4", json={"track": 4, "time": 0.5}).json()["track"]
-               for _ in range(3)]
+    answers = [
+        requests.post(f"{server.url}/next/4", json={"track": 4, "time": 0.5}).json()["track"]
+        for _ in range(3)
+    ]
     # A rejected request recorded nothing: the ranked walk starts at the top of user 4's list
     # (4 itself was played, so 5, 6, 7).
     assert answers == [5, 6, 7]

@@ -11,13 +11,16 @@ from tests.conftest import ROOT, write_config
 
 def test_environment_overrides_any_key(tmp_path):
     path = write_config(tmp_path, log_dir="here", data={"catalog": "c.json"})
-    config = load_config(path, environ={
-        "BOTIFY_REDIS_URL": "redis://example:6379/0",
-        "BOTIFY_LOG_BACKUPS": "3",
-        "BOTIFY_DATA__CATALOG": "/data/tracks.json",
-        "BOTIFY_ROUTING_EXPERIMENT": "AB",
-        "OTHER": "ignored",
-    })
+    config = load_config(
+        path,
+        environ={
+            "BOTIFY_REDIS_URL": "redis://example:6379/0",
+            "BOTIFY_LOG_BACKUPS": "3",
+            "BOTIFY_DATA__CATALOG": "/data/tracks.json",
+            "BOTIFY_ROUTING_EXPERIMENT": "AB",
+            "OTHER": "ignored",
+        },
+    )
     assert config["redis_url"] == "redis://example:6379/0"
     assert config["log_backups"] == 3
     assert config["data"]["catalog"] == "/data/tracks.json"
@@ -51,8 +54,9 @@ def test_bad_config_file(tmp_path):
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "botify", *args], cwd=ROOT,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "botify", *args], cwd=ROOT, capture_output=True, text=True
+    )
 
 
 def test_botify_lists_its_commands():
@@ -66,15 +70,20 @@ def test_botify_lists_its_commands():
 
 
 def test_serve_refuses_a_bad_config_without_a_traceback(tmp_path):
-    path = write_config(tmp_path, redis_url="redis://127.0.0.1:1/0",
-                        experiments=[{"name": "A", "arms": {"C": ["nonsense"]}}])
+    path = write_config(
+        tmp_path,
+        redis_url="redis://127.0.0.1:1/0",
+        experiments=[{"name": "A", "arms": {"C": ["nonsense"]}}],
+    )
     result = run("serve", "--config", str(path))
     assert result.returncode == 1
     assert "unknown recommender 'nonsense'" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_service_package_does_not_import_sim_or_offline():
-    code = ("import sys, botify.app, botify.serve, botify.loader, botify.inprocess; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sim', 'offline')))")
+    code = (
+        "import sys, botify.app, botify.serve, botify.loader, botify.inprocess; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sim', 'offline')))"
+    )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.stdout.strip() == "[]"

@@ -7,7 +7,6 @@ import requests
 from botify.config import ConfigError
 from botify.experiments import Experiment, arm_names, bucket
 
-
 # Arms of users 0, 7, 14, ... 399 as the course's service computes them, with its mmh3 3.1:
 # mmh3.hash(str(user), mmh3.hash(name), signed=False) % n (a negative seed was taken mod 2**32).
 COURSE_ARMS = {
@@ -50,9 +49,13 @@ def test_every_declared_experiment_is_logged_and_one_routes(loaded, serve_app):
     config, _ = loaded(
         routing_experiment="AB",
         experiments=[
-            {"name": "AB", "arms": {"C": [{"recommender": "top_pop", "ranked": True}],
-                                    "T1": [{"recommender": "contextual", "source": "i2i",
-                                            "ranked": True}]}},
+            {
+                "name": "AB",
+                "arms": {
+                    "C": [{"recommender": "top_pop", "ranked": True}],
+                    "T1": [{"recommender": "contextual", "source": "i2i", "ranked": True}],
+                },
+            },
             {"name": "AA", "arms": 2},
             {"name": "THREE", "arms": 3},
         ],

@@ -23,8 +23,9 @@ def hammer(url: str, users: range, threads: int = 8) -> list[tuple[int, int, dic
         session = getattr(local, "session", None) or requests.Session()
         local.session = session
         try:
-            answer = session.post(f"{url}/next/{user}", json={"track": user % 100, "time": 0.5},
-                                  timeout=10)
+            answer = session.post(
+                f"{url}/next/{user}", json={"track": user % 100, "time": 0.5}, timeout=10
+            )
             return user, answer.status_code, answer.json()
         except requests.RequestException as error:
             return user, -1, {"error": str(error)}
@@ -46,10 +47,21 @@ def test_log_lines_parse_and_count_exactly_with_workers_and_rotation(
 ):
     log_dir = tmp_path / "log"
     config_path = write_config(
-        tmp_path, redis_url=redis_url, data=small_dataset(tmp_path / "data"),
-        log_dir=str(log_dir), log_max_bytes=30_000, log_backups=1000,
-        experiments=[{"name": "EXP", "arms": {"C": [{"recommender": "contextual", "source": "i2i"}],
-                                              "T1": ["sticky_artist"]}}],
+        tmp_path,
+        redis_url=redis_url,
+        data=small_dataset(tmp_path / "data"),
+        log_dir=str(log_dir),
+        log_max_bytes=30_000,
+        log_backups=1000,
+        experiments=[
+            {
+                "name": "EXP",
+                "arms": {
+                    "C": [{"recommender": "contextual", "source": "i2i"}],
+                    "T1": ["sticky_artist"],
+                },
+            }
+        ],
     )
     load_data(config_path)
     service = start_service(config_path, workers=3)
@@ -70,10 +82,17 @@ def test_log_lines_parse_and_count_exactly_with_workers_and_rotation(
 def test_hot_swap_under_load_fails_no_request(tmp_path, redis_url, start_service, load_data):
     data = small_dataset(tmp_path / "data")
     config_path = write_config(
-        tmp_path, redis_url=redis_url, data=data, log_dir=str(tmp_path / "log"),
+        tmp_path,
+        redis_url=redis_url,
+        data=data,
+        log_dir=str(tmp_path / "log"),
         swap_grace_seconds=0.5,
-        experiments=[{"name": "EXP", "arms": {"C": [{"recommender": "contextual", "source": "i2i",
-                                                     "ranked": True}]}}],
+        experiments=[
+            {
+                "name": "EXP",
+                "arms": {"C": [{"recommender": "contextual", "source": "i2i", "ranked": True}]},
+            }
+        ],
     )
     load_data(config_path)
     service = start_service(config_path, workers=2)
@@ -90,11 +109,22 @@ def test_hot_swap_under_load_fails_no_request(tmp_path, redis_url, start_service
     runner.start()
     try:
         for shift in (2, 3):  # new item lists: track t -> t + shift first
-            write_lines(Path(data["item_recommendations"]["i2i"]), (
-                {"track": t, "recommendations": [(t + k) % 100 for k in range(shift, shift + 5)]}
-                for t in range(100)))
-            loaded = subprocess.run([sys.executable, "-m", "botify", "load", "--config",
-                                     str(config_path)], cwd=ROOT, capture_output=True, text=True)
+            write_lines(
+                Path(data["item_recommendations"]["i2i"]),
+                (
+                    {
+                        "track": t,
+                        "recommendations": [(t + k) % 100 for k in range(shift, shift + 5)],
+                    }
+                    for t in range(100)
+                ),
+            )
+            loaded = subprocess.run(
+                [sys.executable, "-m", "botify", "load", "--config", str(config_path)],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+            )
             assert loaded.returncode == 0, loaded.stderr
     finally:
         stop.set()
@@ -111,8 +141,11 @@ def test_redis_outage_is_503_fast_and_the_service_recovers(tmp_path, start_servi
     redis_server = RedisServer(port=port).start()
     try:
         config_path = write_config(
-            tmp_path, redis_url=redis_server.url, data=small_dataset(tmp_path / "data"),
-            log_dir=str(tmp_path / "log"), redis_timeout_seconds=0.3,
+            tmp_path,
+            redis_url=redis_server.url,
+            data=small_dataset(tmp_path / "data"),
+            log_dir=str(tmp_path / "log"),
+            redis_timeout_seconds=0.3,
             experiments=[{"name": "EXP", "arms": {"C": ["sticky_artist"]}}],
         )
         from botify.loader import load

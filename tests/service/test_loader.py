@@ -1,7 +1,6 @@
 """`botify load`: versioned, atomic, idempotent; a malformed file names its line and changes
 nothing that the service sees."""
 
-
 import subprocess
 import sys
 
@@ -11,7 +10,6 @@ import redis
 
 from botify.data import DataView
 from botify.dataset import DataError, read_dataset
-from botify.loader import load
 from botify.store import Keys, RedisStore
 from tests.conftest import ROOT, write_lines
 
@@ -19,7 +17,9 @@ from tests.conftest import ROOT, write_lines
 def run_load(config_path, *extra):
     return subprocess.run(
         [sys.executable, "-m", "botify", "load", "--config", str(config_path), *extra],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
 
 
@@ -49,31 +49,45 @@ def test_loaded_data_reads_back_exactly(loaded):
 
 
 def test_course_variants_item_id_key_and_lists_inside_the_catalog(tmp_path, loaded):
-    catalog = write_lines(tmp_path / "tracks_with_recs.json", [
-        {"track": 1, "artist": "a", "title": "x", "recommendations": [2, 3]},
-        {"track": 2, "artist": "a", "title": "y", "recommendations": [1]},
-        {"track": 3, "artist": "b", "title": "z"},
-    ])
+    catalog = write_lines(
+        tmp_path / "tracks_with_recs.json",
+        [
+            {"track": 1, "artist": "a", "title": "x", "recommendations": [2, 3]},
+            {"track": 2, "artist": "a", "title": "y", "recommendations": [1]},
+            {"track": 3, "artist": "b", "title": "z"},
+        ],
+    )
     i2i = write_lines(tmp_path / "i2i.json", [{"item_id": 3, "recommendations": [1, 2, 777]}])
     _, data = loaded(data={"catalog": str(catalog), "item_recommendations": {"i2i": str(i2i)}})
     assert data.item_recommendations("catalog", 1).tolist() == [2, 3]
-    assert data.item_recommendations("catalog", 3) is None or \
-        data.item_recommendations("catalog", 3).tolist() == []
+    assert (
+        data.item_recommendations("catalog", 3) is None
+        or data.item_recommendations("catalog", 3).tolist() == []
+    )
     assert data.item_recommendations("i2i", 3).tolist() == [1, 2]  # 777 is not in the catalog
     assert "recommendations" not in data.store.track_record(1)
 
 
 MALFORMED = [
-    ("tracks.json", '{"track": 1, "artist": "a", "title": "t"}\n{"track": 1, "artist": "b", "title": "u"}\n',
-     "tracks.json:2: track 1 appears again"),
-    ("tracks.json", '{"track": 1, "artist": "a", "title": "t"}\n{"track": 2, "artist": "a"\n',
-     "tracks.json:2: not valid JSON"),
+    (
+        "tracks.json",
+        '{"track": 1, "artist": "a", "title": "t"}\n{"track": 1, "artist": "b", "title": "u"}\n',
+        "tracks.json:2: track 1 appears again",
+    ),
+    (
+        "tracks.json",
+        '{"track": 1, "artist": "a", "title": "t"}\n{"track": 2, "artist": "a"\n',
+        "tracks.json:2: not valid JSON",
+    ),
     ("tracks.json", '{"track": "1", "artist": "a", "title": "t"}\n', "tracks.json:1: 'track'"),
     ("tracks.json", '{"track": 1, "artist": 5, "title": "t"}\n', "tracks.json:1: 'artist'"),
-    ("tracks.json", '[1, 2]\n', "tracks.json:1: must be a JSON object"),
+    ("tracks.json", "[1, 2]\n", "tracks.json:1: must be a JSON object"),
     ("tracks.json", "", "tracks.json: the catalog is empty"),
-    ("i2i.json", '{"track": 1, "recommendations": [2]}\n{"track": 2, "recommendations": [1, "x"]}\n',
-     "i2i.json:2: 'recommendations[]'"),
+    (
+        "i2i.json",
+        '{"track": 1, "recommendations": [2]}\n{"track": 2, "recommendations": [1, "x"]}\n',
+        "i2i.json:2: 'recommendations[]'",
+    ),
     ("i2i.json", '{"track": 1, "recommendations": [2.5]}\n', "i2i.json:1:"),
     ("i2i.json", '{"track": 1, "recommendations": [true]}\n', "i2i.json:1:"),
     ("i2i.json", '{"recommendations": [1]}\n', "i2i.json:1: missing 'track'"),
@@ -92,10 +106,16 @@ def test_malformed_file_fails_with_file_and_line_and_changes_nothing(
     assert run_load(config.source).returncode == 0
     client = redis.Redis.from_url(config["redis_url"])
     keys_before = sorted(client.keys("*"))
-    broken = dict(data_section)
-    target = next(p for p in [data_section["catalog"], data_section["top_tracks"],
-                              *data_section["item_recommendations"].values(),
-                              *data_section["user_recommendations"].values()] if p.endswith(name))
+    target = next(
+        p
+        for p in [
+            data_section["catalog"],
+            data_section["top_tracks"],
+            *data_section["item_recommendations"].values(),
+            *data_section["user_recommendations"].values(),
+        ]
+        if p.endswith(name)
+    )
     with open(target, "w") as file:
         file.write(content)
     result = run_load(config.source)
@@ -116,7 +136,9 @@ def test_missing_file_and_missing_redis_are_clear(make_config, data_section, tmp
 
 
 def test_reading_is_vectorised_but_still_names_the_bad_line(tmp_path):
-    catalog = write_lines(tmp_path / "t.json", ({"track": t, "artist": "a", "title": "t"} for t in range(10)))
+    catalog = write_lines(
+        tmp_path / "t.json", ({"track": t, "artist": "a", "title": "t"} for t in range(10))
+    )
     lines = [{"track": t, "recommendations": [1, 2, 3]} for t in range(10)]
     lines[7]["recommendations"] = [1, 2**70]
     i2i = write_lines(tmp_path / "i.json", lines)
@@ -130,7 +152,9 @@ def test_a_new_version_is_invisible_until_switched(loaded, tmp_path, data_sectio
     config, data = loaded()
     client = data.store.client
     keys = Keys("botify")
-    replacement = write_lines(tmp_path / "other.json", [{"track": 5000, "artist": "z", "title": "n"}])
+    replacement = write_lines(
+        tmp_path / "other.json", [{"track": 5000, "artist": "z", "title": "n"}]
+    )
     version = write_version(client, keys, read_dataset(replacement), "digest")
     assert version == "2"
     assert data.catalog.ids.tolist() == list(range(100))  # still version 1

@@ -67,7 +67,10 @@ def test_experiments_lists_arms_and_chains(loaded, serve_app):
     config, _ = loaded(
         routing_experiment="AB",
         experiments=[
-            {"name": "AB", "arms": {"C": ["sticky_artist"], "T1": [{"recommender": "top_pop", "top_n": 5}]}},
+            {
+                "name": "AB",
+                "arms": {"C": ["sticky_artist"], "T1": [{"recommender": "top_pop", "top_n": 5}]},
+            },
             {"name": "AA", "arms": 2},
         ],
     )

@@ -162,8 +162,14 @@ def test_own_recommender_by_import_path_with_options(loaded):
 
 def test_a_failing_recommender_passes_to_the_next_link(loaded):
     _, data = loaded()
-    chain = build_chain([{"recommender": "tests.service.test_recommenders.BrokenRecommender",
-                          "name": "mine"}, "top_pop"], data, "test")
+    chain = build_chain(
+        [
+            {"recommender": "tests.service.test_recommenders.BrokenRecommender", "name": "mine"},
+            "top_pop",
+        ],
+        data,
+        "test",
+    )
     assert chain.recommend(1, 7, 0.5)[1] == "top_pop"
 
 

@@ -2,7 +2,6 @@
 
 import requests
 
-
 STRATEGY_1 = [  # item-to-item, random pick; straight to the fallbacks at a listen of 0.4 or less
     {"recommender": "contextual", "source": "i2i", "skip_at_or_below": 0.4},
     {"recommender": "indexed", "source": "ub"},
