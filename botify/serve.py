@@ -122,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
             version, _, dataset = load(config, connect(redis_url(config), timeout=5.0))
             state = "loaded" if dataset is not None else "already live"
             print(f"botify serve: data version {version} {state}", file=sys.stderr)
+        # Imported once here, before the fork, so that workers start in milliseconds.
+        import botify.app  # noqa: F401
+
         # Fail on a bad experiment config here, once, rather than in every worker.
         from botify.data import DataView
         from botify.experiments import build_experiments

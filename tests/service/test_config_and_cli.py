@@ -87,3 +87,12 @@ def test_service_package_does_not_import_sim_or_offline():
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_the_shipped_config_json_is_valid():
+    from botify.data import DataView
+    from botify.experiments import build_experiments
+
+    config = load_config(ROOT / "config.json", environ={})
+    experiments = build_experiments(config, DataView(None))
+    assert experiments.routing.name == config["routing_experiment"]
