@@ -15,20 +15,23 @@ import polars as pl  # noqa: E402
 
 from offline.sessions import METRICS  # noqa: E402
 
-UP, DOWN, FLAT = "#2a9d3f", "#c0392b", "#7f8c8d"
+SIGNIFICANT, NOT_SIGNIFICANT = "#1f4e9c", "#9aa5ad"
 
 
 def effect_chart(effects: pl.DataFrame, path: Path, title: str) -> None:
     arms = effects["treatment"].unique(maintain_order=True).to_list()
-    fig, axes = plt.subplots(
-        len(METRICS), 1, figsize=(7, 1.1 + 0.9 * len(METRICS) * max(1, len(arms)) ** 0.5)
+    height = 1.0 + len(METRICS) * (0.55 + 0.3 * len(arms))
+    fig, axes = plt.subplots(len(METRICS), 1, figsize=(7, height))
+    # Fixed margins: tight_layout would draw the figure twice.
+    fig.subplots_adjust(
+        left=0.1, right=0.97, top=1 - 0.6 / height, bottom=0.75 / height, hspace=0.9
     )
     for ax, metric in zip(axes, METRICS, strict=True):
         rows = effects.filter(pl.col("metric") == metric)
         for y, row in enumerate(rows.iter_rows(named=True)):
-            color = FLAT
-            if row["significant"]:
-                color = UP if row["effect"] > 0 else DOWN
+            # Whether a change is good depends on the metric (latency): colour says only
+            # whether the course's interval excludes 0.
+            color = SIGNIFICANT if row["significant"] else NOT_SIGNIFICANT
             ax.plot([row["lower"], row["upper"]], [y, y], color=color, linewidth=4, alpha=0.8)
             ax.plot(
                 [row["delta_lower"], row["delta_upper"]],
@@ -47,7 +50,6 @@ def effect_chart(effects: pl.DataFrame, path: Path, title: str) -> None:
         "effect, % of control mean (bar: course interval; dashed: delta method)", fontsize=8
     )
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
@@ -74,6 +76,6 @@ def session_time_chart(sessions: pl.DataFrame, arms: list[str], path: Path, titl
     ax.set_ylabel("density")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.1, right=0.97, top=0.92, bottom=0.12)
     fig.savefig(path, dpi=100)
     plt.close(fig)

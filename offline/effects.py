@@ -21,10 +21,6 @@ CUPED_COLUMNS = (
 )
 
 
-def values(units: pl.DataFrame, arm: str, column: str) -> np.ndarray:
-    return units.filter(pl.col("arm") == arm)[column].to_numpy().astype(float)
-
-
 def cuped_effect(
     units: pl.DataFrame, control: str, treatment: str, metric: str, alpha: float
 ) -> dict[str, float]:
@@ -69,15 +65,22 @@ def effects_table(
     """One row per treatment arm and metric. `pre_units` (user and METRICS from an earlier
     period) adds the CUPED columns."""
     if pre_units is not None:
+        if pre_units["user"].is_duplicated().any():
+            raise ValueError("pre_units must have one row per user")
         renamed = pre_units.select("user", *[pl.col(m).alias(f"pre_{m}") for m in METRICS])
         units = units.join(renamed, on="user", how="left")
+    by_arm = {
+        str(key[0]): {m: part[m].to_numpy().astype(float) for m in METRICS}
+        for key, part in units.partition_by("arm", as_dict=True).items()
+    }
+    empty = np.array([], dtype=float)
     rows = []
     for treatment in arms:
         if treatment == control:
             continue
         for metric in METRICS:
-            c = Sample.of(values(units, control, metric))
-            t = Sample.of(values(units, treatment, metric))
+            c = Sample.of(by_arm.get(control, {}).get(metric, empty))
+            t = Sample.of(by_arm.get(treatment, {}).get(metric, empty))
             effect = course_effect(c, t, alpha)
             delta_lower, delta_upper = delta_lift(c, t, alpha)
             row = {

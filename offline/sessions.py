@@ -51,8 +51,9 @@ class Sessionized:
 def sessionize(events: pl.DataFrame) -> Sessionized:
     """`events` needs user, arm, timestamp, seq, message, time, latency."""
     is_last = (pl.col("message") == "last").cast(pl.Int64)
-    new_unit = (pl.col("user") != pl.col("user").shift(1)) | (
-        pl.col("arm") != pl.col("arm").shift(1)
+    # ne_missing: a null arm (no experiment, as in a pre-period) equals the next null arm.
+    new_unit = pl.col("user").ne_missing(pl.col("user").shift(1)) | pl.col("arm").ne_missing(
+        pl.col("arm").shift(1)
     )
     ordered = events.sort([*UNIT, "timestamp", "seq"]).with_columns(
         unit=new_unit.fill_null(True).cum_sum(),

@@ -11,12 +11,14 @@ CUPED needs. A treatment arm's `effect` multiplies that arm's listened fractions
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import mmh3
 import numpy as np
+import polars as pl
 
 DAY_MS = 86_400_000
 # Listened fractions are drawn below this cap so that an injected effect of up to +10% still
@@ -52,13 +54,17 @@ class Users:
     activity: np.ndarray  # mean sessions per period of each user
 
 
-def make_users(n_users: int, seed: int, first_id: int = 0) -> Users:
+def make_users(
+    n_users: int, seed: int, first_id: int = 0, tracks: float = 11.0, sessions: float = 3.0
+) -> Users:
+    """Users with about `tracks` tracks per session and `sessions` sessions per period on
+    average, each user with their own habits."""
     rng = np.random.default_rng(seed)
     return Users(
         ids=np.arange(first_id, first_id + n_users, dtype=np.int64),
         taste=rng.beta(4.0, 4.0, n_users),
-        length=rng.gamma(4.0, 2.5, n_users) + 1.0,
-        activity=rng.gamma(2.0, 1.0, n_users),
+        length=rng.gamma(4.0, (tracks - 1.0) / 4.0, n_users) + 1.0,
+        activity=rng.gamma(2.0, (sessions - 1.0) / 2.0, n_users),
     )
 
 
@@ -112,15 +118,16 @@ def simulate(
     timestamp = start_ms + user_start[event_user] + (elapsed - user_origin)
 
     order = np.argsort(timestamp, kind="stable")
+    # Numbers and flags only (strings are slow to build): to_frame spells the messages out.
     columns = {
-        "message": np.where(is_last, "last", "next"),
+        "last": is_last,
         "timestamp": timestamp,
         "user": users.ids[event_user],
         "track": rng.integers(0, 50_000, n_events),
         "time": np.round(fraction, 6),
         "latency": np.round(latency, 6),
         "recommendation": rng.integers(0, 50_000, n_events),
-        "recommender": np.where(rng.random(n_events) < 0.9, "sasrec_i2i", "top_pop"),
+        "fallback": rng.random(n_events) < 0.1,  # answered by the chain's fallback
     }
     columns = {key: value[order] for key, value in columns.items()}
     columns["user_index"] = event_user[order]
@@ -138,32 +145,47 @@ def cut(events: dict, end_ms: int) -> dict:
     return kept
 
 
-def format_lines(events: dict) -> list[str]:
-    """JSON lines as the service writes them (one object per event, time order)."""
-    names = list(events["arms"])
-    labels = [np.asarray(events["arm_names"][name])[events["arms"][name]] for name in names]
-    experiment_json = [
-        "{"
-        + ", ".join(f'"{name}": "{label}"' for name, label in zip(names, row, strict=True))
-        + "}"
-        for row in zip(*labels, strict=True)
-    ]
-    return [
-        f'{{"message": "{m}", "timestamp": {ts}, "user": {u}, "track": {tr}, "time": {t}, '
-        f'"latency": {lat}, "recommendation": {rec}, "experiments": {exp}, "recommender": "{r}"}}\n'
-        for m, ts, u, tr, t, lat, rec, exp, r in zip(
-            events["message"].tolist(),
-            events["timestamp"].tolist(),
-            events["user"].tolist(),
-            events["track"].tolist(),
-            events["time"].tolist(),
-            events["latency"].tolist(),
-            events["recommendation"].tolist(),
-            experiment_json,
-            events["recommender"].tolist(),
-            strict=True,
-        )
-    ]
+def to_frame(events: dict) -> pl.DataFrame:
+    """The events as the service logs them, field for field (a `last` recommends nothing)."""
+    experiments = pl.DataFrame(
+        {name: np.asarray(events["arm_names"][name])[arms] for name, arms in events["arms"].items()}
+    ).to_struct()
+    frame = pl.DataFrame(
+        {
+            "last": events["last"],
+            "timestamp": events["timestamp"],
+            "user": events["user"],
+            "track": events["track"],
+            "time": events["time"],
+            "latency": events["latency"],
+            "recommendation": events["recommendation"],
+            "experiments": experiments,
+            "fallback": events["fallback"],
+        }
+    )
+    last = pl.col("last")
+    return frame.select(
+        pl.when(last).then(pl.lit("last")).otherwise(pl.lit("next")).alias("message"),
+        "timestamp",
+        "user",
+        "track",
+        "time",
+        "latency",
+        pl.when(last).then(None).otherwise("recommendation").alias("recommendation"),
+        "experiments",
+        pl.when(last)
+        .then(None)
+        .when("fallback")
+        .then(pl.lit("top_pop"))
+        .otherwise(pl.lit("sasrec_i2i"))
+        .alias("recommender"),
+    )
+
+
+def json_lines(frame: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.write_ndjson(buffer)
+    return buffer.getvalue()
 
 
 def write_log(
@@ -175,26 +197,21 @@ def write_log(
 ) -> list[Path]:
     """Write the events as `replicas` service replicas would: each request lands on a random
     replica (so one session can span folders), each replica logs to `replica-<i>/events.jsonl`
-    and rotates it like RotatingFileHandler when it would exceed `max_bytes` (0: never)."""
+    and rotates it at about `max_bytes` (0: never), newest backup `.1`, oldest the highest."""
     rng = np.random.default_rng(seed)
-    lines = format_lines(events)
-    replica_of = rng.integers(0, replicas, len(lines))
+    frame = to_frame(events)
+    replica_of = rng.integers(0, replicas, frame.height)
     written: list[Path] = []
     for replica in range(replicas):
         folder = Path(directory) / f"replica-{replica}"
         folder.mkdir(parents=True, exist_ok=True)
-        chunks: list[list[str]] = [[]]
-        size = 0
-        for index in np.flatnonzero(replica_of == replica).tolist():
-            line = lines[index]
-            if max_bytes and size + len(line) > max_bytes and chunks[-1]:
-                chunks.append([])
-                size = 0
-            chunks[-1].append(line)
-            size += len(line)
-        # Oldest chunk has the highest rotation number; the newest is the live file.
+        data = json_lines(frame.filter(pl.Series(replica_of == replica)))
+        line_ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0x0A) + 1
+        file_of = (line_ends - 1) // max_bytes if max_bytes else np.zeros(len(line_ends), int)
+        cuts = [0, *line_ends[np.flatnonzero(np.diff(file_of)) + 1 - 1].tolist(), len(data)]
+        chunks = [data[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
         for age, chunk in enumerate(reversed(chunks)):
             path = folder / ("events.jsonl" if age == 0 else f"events.jsonl.{age}")
-            path.write_text("".join(chunk))
+            path.write_bytes(chunk)
             written.append(path)
     return written

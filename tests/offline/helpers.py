@@ -75,8 +75,12 @@ def events_frame(events: dict, experiment: str = "AB") -> pl.DataFrame:
         }
     ).select(
         "seq",
-        message=pl.when("last").then(pl.lit("last")).otherwise(pl.lit("next")),
-        *["timestamp", "user", "time", "latency", "arm"],
+        pl.when("last").then(pl.lit("last")).otherwise(pl.lit("next")).alias("message"),
+        "timestamp",
+        "user",
+        "time",
+        "latency",
+        "arm",
     )
 
 

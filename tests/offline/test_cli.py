@@ -20,8 +20,9 @@ PNG = b"\x89PNG\r\n\x1a\n"
 def log_dir(tmp_path_factory):
     """Three arms, T1 better by 10% listening, three replicas with rotated files, cut mid-way."""
     folder = tmp_path_factory.mktemp("ab") / "log"
-    events = simulate(make_users(6_000, seed=5), {"AB": 3, "OTHER": 2}, seed=6,
-                      effects={"T1": 0.10})
+    events = simulate(
+        make_users(6_000, seed=5), {"AB": 3, "OTHER": 2}, seed=6, effects={"T1": 0.10}
+    )
     events = cut(events, int(np.quantile(events["timestamp"], 0.9)))
     write_log(events, folder, replicas=3, max_bytes=1_000_000, seed=7)
     (folder / "replica-0" / "events.jsonl").open("a").write('{"message": "next", "timest')
@@ -58,10 +59,12 @@ def test_report_on_stdout_and_in_files(log_dir, tmp_path, capsys):
 
 
 def test_cuped_section_with_a_pre_period(log_dir, tmp_path, capsys):
-    synthetic_log(tmp_path / "pre", users=make_users(6_000, seed=5), seed=40, n_arms=3,
-                  max_bytes=1_000_000)
-    code, out, err = run(capsys, log_dir, "--experiment", "AB", "--out", tmp_path / "r",
-                         "--pre", tmp_path / "pre")
+    synthetic_log(
+        tmp_path / "pre", users=make_users(6_000, seed=5), seed=40, n_arms=3, max_bytes=1_000_000
+    )
+    code, out, err = run(
+        capsys, log_dir, "--experiment", "AB", "--out", tmp_path / "r", "--pre", tmp_path / "pre"
+    )
     assert code == 0, err
     assert "## CUPED" in out and "pre-period (CUPED)" in out
     header = (tmp_path / "r" / "effects.csv").read_text().splitlines()[0]
@@ -69,18 +72,22 @@ def test_cuped_section_with_a_pre_period(log_dir, tmp_path, capsys):
 
 
 def test_sample_ratio_mismatch_is_loud(log_dir, tmp_path, capsys):
-    code, out, err = run(capsys, log_dir, "--experiment", "AB", "--out", tmp_path,
-                         "--split", "60,20,20")
+    code, out, err = run(
+        capsys, log_dir, "--experiment", "AB", "--out", tmp_path, "--split", "60,20,20"
+    )
     assert code == 0
     assert "SAMPLE RATIO MISMATCH" in out and "Do not trust" in out
     assert "sample ratio mismatch" in err
 
 
 def test_split_may_name_an_arm_nobody_reached(tmp_path, capsys):
-    write_events(tmp_path / "events.jsonl",
-                 [event(u, u, "last", arm="C" if u % 2 else "T1") for u in range(200)])
-    code, out, _ = run(capsys, tmp_path, "--experiment", "AB", "--out", tmp_path / "r",
-                       "--split", "1,1,1")
+    write_events(
+        tmp_path / "events.jsonl",
+        [event(u, u, "last", arm="C" if u % 2 else "T1") for u in range(200)],
+    )
+    code, out, _ = run(
+        capsys, tmp_path, "--experiment", "AB", "--out", tmp_path / "r", "--split", "1,1,1"
+    )
     assert code == 0
     assert "users per arm (C, T1, T2)" in out and "SAMPLE RATIO MISMATCH" in out
 
@@ -98,8 +105,10 @@ def bad_lines_log(tmp_path):
         (["{missing}", "--experiment", "AB"], "no such file or folder: {missing}"),
         (["{empty_dir}", "--experiment", "AB"], "no event log files"),
         (["{empty_file}", "--experiment", "AB"], "no events in {empty_file}"),
-        (["{log}", "--experiment", "NOPE"], "experiment 'NOPE' is not in the logs; "
-         "experiments found: AB, OTHER"),
+        (
+            ["{log}", "--experiment", "NOPE"],
+            "experiment 'NOPE' is not in the logs; experiments found: AB, OTHER",
+        ),
         (["{log}", "--experiment", "AB", "--control", "X"], "--control 'X' is not an arm"),
         (["{log}", "--experiment", "AB", "--alpha", "2"], "argument --alpha: invalid"),
         (["{log}", "--experiment", "AB", "--split", "1,1"], "--split gives 2 weights"),
@@ -135,21 +144,32 @@ def test_bad_line_limit_can_be_raised_and_examples_are_named(tmp_path, capsys):
     logs = bad_lines_log(tmp_path)
     code, out, err = run(capsys, logs, "--experiment", "AB", "--out", tmp_path / "r")
     assert code == 2 and "events.jsonl:51 (not valid JSON)" in err
-    code, out, _ = run(capsys, logs, "--experiment", "AB", "--out", tmp_path / "r",
-                       "--max-bad-lines", "5%")
+    code, out, _ = run(
+        capsys, logs, "--experiment", "AB", "--out", tmp_path / "r", "--max-bad-lines", "5%"
+    )
     assert code == 0 and "1 skipped (1.961%)" in out
 
 
 def test_botify_command_dispatches_without_traceback(tmp_path, capsys):
-    write_events(tmp_path / "log" / "events.jsonl",
-                 [event(u, u, "last", arm=["C", "T1"][u % 2]) for u in range(100)])
+    write_events(
+        tmp_path / "log" / "events.jsonl",
+        [event(u, u, "last", arm=["C", "T1"][u % 2]) for u in range(100)],
+    )
     command = [sys.executable, "-m", "botify", "ab"]
-    done = subprocess.run([*command, str(tmp_path / "log"), "--experiment", "AB", "--out",
-                           str(tmp_path / "r")], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [*command, str(tmp_path / "log"), "--experiment", "AB", "--out", str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("# A/B report: AB")
-    failed = subprocess.run([*command, str(tmp_path / "nope"), "--experiment", "AB"],
-                            capture_output=True, text=True, timeout=120)
+    failed = subprocess.run(
+        [*command, str(tmp_path / "nope"), "--experiment", "AB"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert failed.returncode == 2
     assert failed.stderr == f"botify ab: no such file or folder: {tmp_path / 'nope'}\n"
     code, out, _ = run(capsys, "--help")
