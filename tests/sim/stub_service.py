@@ -21,6 +21,7 @@ class Behaviour:
     # answer normally until this many /next requests, then switch to `mode`
     after: int = 0
     requests: list[tuple[str, int, dict]] = field(default_factory=list)
+    nexts: int = 0
 
 
 class StubService:
@@ -76,8 +77,8 @@ class StubService:
                 body = json.loads(await reader.readexactly(length)) if length else {}
                 kind, user = match.group(1).decode(), int(match.group(2))
                 b.requests.append((kind, user, body))
-                nexts = sum(1 for r in b.requests if r[0] == "next")
-                mode = b.mode if kind == "next" and nexts > b.after else "ok"
+                b.nexts += kind == "next"
+                mode = b.mode if kind == "next" and b.nexts > b.after else "ok"
                 if mode == "close":
                     writer.close()
                     return
@@ -87,7 +88,7 @@ class StubService:
                     continue
                 status, answer = 200, {"user": user}
                 if kind == "next":
-                    answer["track"] = (user * 7919 + body["track"] * 31 + nexts) % b.n_tracks
+                    answer["track"] = (user * 7919 + body["track"] * 31 + b.nexts) % b.n_tracks
                 if mode == "500":
                     status, answer = 500, {"message": "boom"}
                 elif mode == "outside":

@@ -1,0 +1,201 @@
+"""`python -m sim.run` (and `botify sim`): run synthetic users against a recommender.
+
+    python -m sim.run --episodes 1000 --config sim/config.yaml single --recommender remote --seed 1
+    python -m sim.run --episodes 10000 --days 3 multi --processes 4
+
+`--episodes` sessions a day (in `multi`, in all processes together), for `--days` days; without
+`--days` the run asks between days whether to start a new one when stdin is a terminal, and
+runs one day otherwise. At the end: a table per day of sessions, mean and standard error of
+session time (the sum of listened fractions) and of session length."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from sim.agents import AGENTS
+from sim.agents.console import StopRun
+from sim.agents.remote import RemoteStats
+from sim.catalog import load_world
+from sim.config import DEFAULT_PATH, load_config, with_overrides
+from sim.drivers import Driver
+from sim.errors import SimError
+from sim.parallel import ProcessPool, Setup, WorkerFailed
+from sim.report import markdown_table, summarize
+from sim.runner import RunStopped, SessionResult
+
+
+def _add_common(parser: argparse.ArgumentParser, top: bool) -> None:
+    """Options accepted before the mode (as the course places --config and --episodes) and
+    after it (as it places --seed and --recommender); a subparser's value wins when given."""
+
+    def default(value: Any) -> Any:
+        return value if top else argparse.SUPPRESS
+
+    parser.add_argument(
+        "--config", default=default(str(DEFAULT_PATH)), help="simulator YAML config"
+    )
+    parser.add_argument("--episodes", type=int, default=default(100), help="sessions a day")
+    parser.add_argument(
+        "--days", type=int, default=default(None), help="days to run without asking"
+    )
+    parser.add_argument("--seed", type=int, default=default(42), help="random seed")
+    parser.add_argument("--recommender", choices=AGENTS, default=default("remote"))
+    parser.add_argument("--url", default=default(None), help="the service's base URL (remote)")
+    parser.add_argument("--sessions-in-flight", type=int, default=default(None), help="remote")
+    parser.add_argument("--botify-config", default=default(None), help="botify config (inprocess)")
+    parser.add_argument("--arm", default=default(None), help="experiment arm to run (inprocess)")
+    parser.add_argument(
+        "--out", type=Path, default=default(None), help="write sessions as JSON lines"
+    )
+    parser.add_argument(
+        "--debug", action="store_true", default=default(False), help="show tracebacks"
+    )
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m sim.run", description=__doc__.split("\n")[0])
+    _add_common(parser, top=True)
+    modes = parser.add_subparsers(dest="mode", required=True, metavar="{single,multi}")
+    single = modes.add_parser("single", help="run in this process")
+    _add_common(single, top=False)
+    multi = modes.add_parser("multi", help="run in several processes")
+    _add_common(multi, top=False)
+    multi.add_argument("--processes", type=int, default=2)
+    args = parser.parse_args(argv)
+    for name, least in (("episodes", 1), ("days", 1), ("seed", 0), ("processes", 1)):
+        value = getattr(args, name, None)
+        if value is not None and value < least:
+            parser.error(f"--{name} must be at least {least}, not {value}")
+    if args.mode == "multi" and args.recommender == "console":
+        parser.error("the console recommender runs in single mode only")
+    return args
+
+
+def overrides(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "remote.url": args.url,
+        "remote.sessions_in_flight": args.sessions_in_flight,
+        "inprocess.config": args.botify_config,
+        "inprocess.arm": args.arm,
+    }
+
+
+def ask_new_day(day: int) -> bool:
+    while True:
+        try:
+            answer = input(f"End of day {day}. Would you like to start a new day? (y/n) ")
+        except EOFError:
+            return False
+        if answer.strip().lower() in ("y", "yes"):
+            print("Moving to the next day!")
+            return True
+        if answer.strip().lower() in ("n", "no"):
+            print("Ending the simulation")
+            return False
+
+
+def write_sessions(path: Path, results: list[SessionResult]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as file:
+        for r in results:
+            row = {
+                "day": r.day,
+                "episode": r.episode,
+                "user": r.user,
+                "time": r.time,
+                "length": r.length,
+            }
+            if r.error is not None:
+                row["error"] = r.error
+            file.write(json.dumps(row) + "\n")
+
+
+def print_summary(results: list[SessionResult], elapsed: float, stats: RemoteStats | None) -> None:
+    print("## Experiment results summary\n")
+    print(markdown_table(summarize(results)))
+    rate = len(results) / elapsed if elapsed > 0 else 0.0
+    line = f"\n{len(results)} sessions in {elapsed:.1f} s ({rate:.0f} sessions/s)"
+    if stats is not None:
+        line += (
+            f"; {stats.requests} requests ({stats.requests / max(elapsed, 1e-9):.0f}/s), "
+            f"{stats.retries} retries, {stats.bad_answers} bad answers"
+        )
+    print(line)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = with_overrides(load_config(args.config), overrides(args))
+    world = load_world(config.world.paths(), config.user)
+    interactive = args.days is None and sys.stdin.isatty() and args.recommender != "console"
+    last_day = args.days if args.days is not None else (None if interactive else 1)
+
+    if args.mode == "multi":
+        setup = Setup(args.config, overrides(args), args.recommender, args.seed, args.episodes)
+        runner: Driver | ProcessPool = ProcessPool(setup, args.processes)
+    else:
+        runner = Driver(world, config, args.recommender, args.seed, args.episodes)
+
+    results: list[SessionResult] = []
+    stopped: BaseException | None = None
+    started = time.perf_counter()
+    try:
+        day = 1
+        while True:
+            with tqdm(total=args.episodes, desc=f"day {day}", unit="session", disable=None) as bar:
+                try:
+                    results += runner.run_day(day, bar.update)
+                except RunStopped as stop:
+                    results += stop.results
+                    stopped = stop.error
+                    break
+            if day == last_day or (last_day is None and not ask_new_day(day)):
+                break
+            day += 1
+    finally:
+        runner.close()
+    elapsed = time.perf_counter() - started
+
+    stats = runner.stats if isinstance(runner, ProcessPool) else runner.remote_stats
+    if args.out is not None:
+        write_sessions(args.out, results)
+    print_summary(results, elapsed, stats)
+    if stopped is not None and not isinstance(stopped, StopRun):
+        if args.debug:
+            if isinstance(stopped, WorkerFailed):
+                print(stopped.detail, file=sys.stderr)
+            raise stopped
+        raise stopped if isinstance(stopped, SimError) else SimError(_unexpected(stopped))
+    if stats is not None and stats.bad_answers:
+        raise SimError(
+            f"{stats.bad_answers} bad answers from the service; first: {stats.first_bad_answer}"
+        )
+    return 0
+
+
+def _unexpected(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error} (run with --debug for the traceback)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return run(args)
+    except SimError as error:
+        if args.debug:
+            raise
+        print(f"sim: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("sim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
