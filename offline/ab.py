@@ -1,8 +1,28 @@
 """`botify ab LOG... --experiment NAME`: judge an A/B experiment from botify's event logs.
 
-Prints the report (markdown) and writes it with the effects as CSV and the charts as PNG into
---out. Bad input (a missing file, too many unreadable lines, an unknown experiment or arm, a bad
-option) ends with one line on stderr naming it and exit status 2.
+    botify ab log/ --experiment NAME [--control C] [--alpha 0.05] [--out DIR] [--pre LOG...]
+              [--split 50,50] [--max-bad-lines 0.01]
+
+Prints the report (markdown) and writes it as DIR/report.md with the same numbers in
+DIR/effects.csv and two charts, DIR/effects.png and DIR/session_time.png (DIR defaults to
+runs/ab/NAME). Bad input (a missing file, too many unusable lines, an unknown experiment or arm, a
+bad option) ends with one line on stderr naming it and exit status 2; a sample ratio mismatch is
+a loud warning (top of the report and stderr) but the report is still written, exit status 0.
+
+The pipeline, one module per step: logfiles (which files) -> reading (JSON lines to a table,
+bad lines counted) -> assignment (each event's arm) -> sessions (the course's user-level
+metrics) -> effects (stats: course interval, delta method, Holm, CUPED) -> report and charts.
+
+Choices where the issue is silent:
+- --split weights are in arm order C, T1, T2, ...; they may name more arms than the log has (an
+  arm that got no user is the worst mismatch); default: equal over the arms in the log.
+- --max-bad-lines is a share of the lines (0.01, or "1%"); blank lines do not count, and a cut
+  final line of a file (a live log copied mid-write) is reported apart and not counted.
+- Users are counted per arm for the SRM check; a user seen in two arms counts in both, and is a
+  unit of each arm in the metrics, as in the course (the header names such users).
+- The Holm family is every arm x metric of the course's test; CUPED rows are shown beside it,
+  not added to the family. --pre's users are matched by id, whatever their arm then.
+- --pre must come after the LOG arguments (it takes every path that follows it).
 """
 
 from __future__ import annotations
@@ -90,7 +110,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--pre",
         nargs="+",
         metavar="LOG",
-        help="an earlier period's logs: each user's metric then is the CUPED covariate",
+        help="an earlier period's logs: each user's metric then is the CUPED covariate "
+        "(give it after LOG...)",
     )
     parser.add_argument(
         "--split",
@@ -167,8 +188,7 @@ def run(args: argparse.Namespace) -> int:
         pre_units = pre_period_units(pre_log)
 
     sessionized = sessionize(assignment.events)
-    # Imported here: effects and charts pull in scipy and matplotlib, not needed for bad input.
-    from offline.effects import effects_table
+    from offline.effects import effects_table  # scipy: only once there is something to judge
 
     effects = effects_table(sessionized.units, assignment.arms, args.control, args.alpha, pre_units)
     report = Report(

@@ -46,6 +46,8 @@ def number(value: float | int | None, spec: str = ".4f") -> str:
 def p_text(value: float | None) -> str:
     if value is None or math.isnan(value):
         return "n/a"
+    if value < 1e-15:  # below double precision's resolution near 1: printing digits would lie
+        return "< 1e-15"
     return f"{value:.2g}" if value >= 0.0001 else f"{value:.1e}"
 
 
@@ -103,7 +105,7 @@ def header(report: Report) -> str:
             f"{events.height:,} in the experiment, "
             f"{report.assignment.unassigned_events:,} without an arm of it (left out)",
         ],
-        ["users", f"{int(arms['users'].sum()):,}"],
+        ["users", f"{events['user'].n_unique():,}"],
         [
             "sessions",
             f"{int(arms['sessions'].sum()):,} complete; {incomplete:,} incomplete "
@@ -219,8 +221,10 @@ def cuped_markdown(report: Report) -> str:
 
 def markdown(report: Report) -> str:
     level = f"{1 - report.alpha:.4g}"
-    parts = [
-        f"# A/B report: {report.experiment}",
+    parts = [f"# A/B report: {report.experiment}"]
+    if report.srm_failed:
+        parts.append(f"> {srm_verdict(report)}")
+    parts += [
         header(report),
         "## Arms",
         arms_table(report),
