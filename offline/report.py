@@ -66,6 +66,14 @@ def utc(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def duration(ms: int) -> str:
+    seconds = ms / 1000
+    for unit, size in (("days", 86_400), ("h", 3_600), ("min", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
 def srm_verdict(report: Report) -> str:
     split = ":".join(f"{w:g}" for w in report.split)
     arms = ", ".join(report.srm_arms)
@@ -97,7 +105,7 @@ def header(report: Report) -> str:
         [
             "log span",
             f"{utc(events['timestamp'].min())} to {utc(events['timestamp'].max())} UTC"
-            f" ({span_ms / 3_600_000:.1f} h)",
+            f" ({duration(span_ms)})",
         ],
         ["lines", log_lines(report.log)],
         [

@@ -54,6 +54,10 @@ def test_report_on_stdout_and_in_files(log_dir, tmp_path, capsys):
     assert t1["significant"] == "true" and float(t1["lower"]) > 0
     assert float(t1["delta_lower"]) < 10 < float(t1["delta_upper"])
     assert by_key[("T2", "mean_time_per_session")]["significant_holm"] == "false"
+    # Holm over all 10 arm x metric tests: the smallest p is multiplied by 10
+    smallest = min(rows, key=lambda r: float(r["p_value"]))
+    assert float(smallest["p_holm"]) == pytest.approx(min(1.0, 10 * float(smallest["p_value"])))
+    assert all(float(r["p_holm"]) >= float(r["p_value"]) for r in rows)
     # the markdown shows the CSV's numbers
     assert f"{float(t1['effect']):+.2f}" in out
 

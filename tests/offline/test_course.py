@@ -16,7 +16,7 @@ from offline.assignment import assign
 from offline.effects import effects_table
 from offline.logfiles import find_log_files
 from offline.reading import read_log
-from offline.sessions import METRICS, sessionize
+from offline.sessions import METRICS, arm_summary, sessionize
 from offline.stats import Sample, course_effect, welch_dof
 from offline.synthetic import cut, make_users, simulate, write_log
 from tests.offline.helpers import event, write_events
@@ -154,3 +154,22 @@ def test_vectorised_sessions_equal_a_row_by_row_reading(tmp_path):
     assert units.filter(pl.col("mean_time_per_session").is_nan()).height > 0
     for user, arm, *values in units.select("user", "arm", *METRICS).iter_rows():
         assert values == pytest.approx(expected[(user, str(arm))], nan_ok=True), (user, arm)
+
+
+def test_arm_summary_counts_incomplete_sessions_and_latency_percentiles(tmp_path):
+    path = write_events(tmp_path / "events.jsonl", SMALL_LOG)
+    assignment = assign(read_log(find_log_files([str(path)])), "AB")
+    summary = arm_summary(assignment.events, sessionize(assignment.events))
+    rows = {str(r["arm"]): r for r in summary.iter_rows(named=True)}
+    # C: user 1's trailing event and user 2's two events are open sessions
+    assert {k: rows["C"][k] for k in ("users", "events", "sessions")} == {
+        "users": 3,
+        "events": 6,
+        "sessions": 2,
+    }
+    assert (rows["C"]["incomplete_sessions"], rows["C"]["incomplete_events"]) == (2, 3)
+    assert (rows["T1"]["sessions"], rows["T1"]["incomplete_sessions"]) == (4, 0)
+    # latencies of C in ms: 1, 3, 2, 1, 1, 1 -> median 1, p99 interpolated 2 + 0.95 * (3 - 2)
+    assert rows["C"]["latency_p50_ms"] == pytest.approx(1.0)
+    assert rows["C"]["latency_p99_ms"] == pytest.approx(2.95)
+    assert list(summary["arm"].cast(pl.String)) == ["C", "T1"]

@@ -60,14 +60,15 @@ def test_bad_lines_are_counted_named_and_skipped(tmp_path):
     lines[9] = json.dumps(good[9] | {"message": "skip"})
     lines[11] = json.dumps(good[11] | {"experiments": ["AB"]})
     lines[13] = "[1, 2]"
+    lines[17] = json.dumps(good[17]).replace('"time": 0.5', '"time": NaN')  # not JSON
     lines.insert(15, "")  # blank lines are not events and not errors
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(lines) + "\n")
 
     log = read(path)
-    assert log.bad == 6
+    assert log.bad == 7
     assert log.lines == 20
-    assert log.events.height == 14
+    assert log.events.height == 13
     assert [(b.line, b.reason) for b in log.bad_examples] == [
         (3, "not valid JSON"),
         (6, "missing or invalid 'user'"),
@@ -75,7 +76,7 @@ def test_bad_lines_are_counted_named_and_skipped(tmp_path):
         (10, "'message' is neither next nor last"),
         (12, "'experiments' is not an object"),
     ]
-    assert log.events["user"].to_list() == [1, 2, 4, 5, 7, 9, 11, 13, 15, 16, 17, 18, 19, 20]
+    assert log.events["user"].to_list() == [1, 2, 4, 5, 7, 9, 11, 13, 15, 16, 17, 19, 20]
 
 
 def test_a_corrupt_line_deep_in_a_big_file_is_found_exactly(tmp_path):
