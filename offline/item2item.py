@@ -1,0 +1,180 @@
+"""Item-to-item: for each track, the tracks to play after it, best first.
+
+Four components, each a ranked list per track, and their blend:
+- `next`: what users listened to right after the track and for how long. Each observed
+  transition a -> b counts b's listened fraction; the mean is shrunk towards the average
+  transition (a prior worth `prior` transitions), so one lucky listen does not top the list, and
+  a pair listened to less than the average transition (skips) is left out: negative evidence.
+- `session`: tracks listened to in the same session, up to `window` listens apart, both ways,
+  each pair weighted by the product of the two listened fractions (both enjoyed) and `decay` per
+  extra step apart. A session follows one mood, so this reaches beyond the pairs that happened
+  to be adjacent.
+- `als`: the nearest tracks by the cosine of the ALS track factors (offline.als).
+- `artist`: the catalog's other tracks by the same artist, by listened time in the logs, so that
+  every catalog track has a list, even one nobody played.
+- `blend`: weighted reciprocal rank fusion of the components; a pair whose `next` evidence is
+  below half the average transition (repeatedly skipped) is vetoed from the blend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from offline.listens import Listens
+from offline.popularity import listened_time
+from offline.ranking import PAD, drop_items, reciprocal_rank_fusion, top_k_rows
+
+COMPONENTS = ("next", "session", "als", "artist")
+METHODS = (*COMPONENTS, "blend")
+
+
+@dataclass(frozen=True)
+class I2IParams:
+    n: int = 50
+    window: int = 5
+    decay: float = 0.8
+    prior: float = 2.0
+    weights: dict[str, float] = field(
+        default_factory=lambda: {"next": 1.0, "session": 1.0, "als": 1.0, "artist": 1.0}
+    )
+
+    def as_dict(self) -> dict:
+        return {**self.__dict__, "weights": dict(self.weights)}
+
+
+@dataclass
+class NextEvidence:
+    """Observed transitions: per pair, the shrunk mean listened fraction minus the average."""
+
+    lift: sp.csr_matrix
+    average: float
+
+
+def transitions(listens: Listens) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(from, to, listened fraction of `to`) for each pair of consecutive listens."""
+    follows = (listens.session[1:] == listens.session[:-1]) & (
+        listens.position[1:] == listens.position[:-1] + 1
+    )
+    before = np.flatnonzero(follows)
+    return listens.track[before], listens.track[before + 1], listens.time[before + 1]
+
+
+def next_evidence(listens: Listens, n_tracks: int, prior: float) -> NextEvidence:
+    a, b, time = transitions(listens)
+    shape = (n_tracks, n_tracks)
+    if not len(a):
+        return NextEvidence(sp.csr_matrix(shape, dtype=np.float64), 0.0)
+    average = float(time.mean())
+    pairs, pair_of = np.unique(a * n_tracks + b, return_inverse=True)
+    sums = np.bincount(pair_of, weights=time)
+    counts = np.bincount(pair_of)
+    lift = (sums + prior * average) / (counts + prior) - average
+    lift[lift == 0] = -1e-12  # keep "exactly average" stored, and not positive
+    matrix = sp.csr_matrix((lift, (pairs // n_tracks, pairs % n_tracks)), shape=shape)
+    return NextEvidence(matrix, average)
+
+
+def next_lists(evidence: NextEvidence, n: int) -> np.ndarray:
+    return top_k_rows(evidence.lift, n, exclude_diagonal=True)
+
+
+def session_lists(listens: Listens, n_tracks: int, n: int, window: int, decay: float) -> np.ndarray:
+    rows, cols, weights = [], [], []
+    session, track, time = listens.session, listens.track, listens.time.astype(np.float64)
+    for gap in range(1, window + 1):
+        same = np.flatnonzero(session[gap:] == session[:-gap])
+        if not len(same):
+            break
+        weight = time[same] * time[same + gap] * decay ** (gap - 1)
+        useful = weight > 0
+        a, b, weight = track[same][useful], track[same + gap][useful], weight[useful]
+        rows += [a, b]
+        cols += [b, a]
+        weights += [weight, weight]
+    if not rows:
+        return np.full((n_tracks, n), PAD, dtype=np.int64)
+    matrix = sp.csr_matrix(
+        (np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(n_tracks, n_tracks),
+    )
+    matrix.sum_duplicates()
+    return top_k_rows(matrix, n, exclude_diagonal=True)
+
+
+def artist_lists(artists: np.ndarray, popularity: np.ndarray, n: int) -> np.ndarray:
+    """Each track's fellow tracks by its artist, most listened first (ties: catalog order)."""
+    n_tracks = len(artists)
+    order = np.lexsort((np.arange(n_tracks), -popularity, artists))
+    grouped = artists[order]
+    starts = np.searchsorted(grouped, artists, side="left")
+    ends = np.searchsorted(grouped, artists, side="right")
+    out = np.full((n_tracks, n + 1), PAD, dtype=np.int64)
+    for rank in range(n + 1):
+        has = starts + rank < ends
+        out[has, rank] = order[starts[has] + rank]
+    out[out == np.arange(n_tracks)[:, None]] = PAD
+    return drop_items(out, np.zeros(n_tracks, dtype=bool))[:, :n]
+
+
+def veto(lists: np.ndarray, evidence: NextEvidence) -> np.ndarray:
+    """Drop pairs a -> b whose shrunk mean listened fraction is below half the average."""
+    n_tracks = lists.shape[0]
+    lift = evidence.lift.tocoo()
+    bad = lift.data < -0.5 * evidence.average
+    if not bad.any():
+        return lists
+    bad_keys = lift.row[bad].astype(np.int64) * n_tracks + lift.col[bad]
+    rows, ranks = np.nonzero(lists != PAD)
+    hit = np.isin(rows * n_tracks + lists[rows, ranks], bad_keys)
+    out = lists.copy()
+    out[rows[hit], ranks[hit]] = PAD
+    return drop_items(out, np.zeros(n_tracks, dtype=bool))
+
+
+@dataclass
+class I2I:
+    """Each method's lists, (n_tracks, n) dense indices padded with -1."""
+
+    lists: dict[str, np.ndarray]
+
+    def method(self, name: str) -> np.ndarray:
+        return self.lists[name]
+
+
+def fit_i2i(
+    listens: Listens,
+    artists: np.ndarray,
+    params: I2IParams,
+    als_similar: np.ndarray | None,
+    methods: tuple[str, ...] = METHODS,
+) -> I2I:
+    """The lists of the methods asked for (`blend` needs the components its weights name)."""
+    n_tracks, n = len(artists), params.n
+    wanted = set(methods)
+    if "blend" in wanted:
+        wanted |= {name for name, weight in params.weights.items() if weight}
+    lists: dict[str, np.ndarray] = {}
+    evidence = next_evidence(listens, n_tracks, params.prior)
+    if "next" in wanted:
+        lists["next"] = next_lists(evidence, n)
+    if "session" in wanted:
+        lists["session"] = session_lists(listens, n_tracks, n, params.window, params.decay)
+    if "als" in wanted:
+        if als_similar is None:
+            raise ValueError("the als component needs the ALS model")
+        lists["als"] = als_similar[:, :n]
+    if "artist" in wanted:
+        lists["artist"] = artist_lists(artists, listened_time(listens, n_tracks), n)
+    if "blend" in wanted:
+        names = [name for name in COMPONENTS if params.weights.get(name)]
+        fused = reciprocal_rank_fusion(
+            [lists[name] for name in names],
+            [params.weights[name] for name in names],
+            # Room for the veto to remove pairs and still fill n.
+            k=2 * n,
+        )
+        lists["blend"] = veto(fused, evidence)[:, :n]
+    return I2I({name: lists[name] for name in methods if name in lists})

@@ -1,0 +1,205 @@
+"""Botify's event logs as listening sessions: what each user listened to, in order, for how long.
+
+Files and folders are found as the A/B report finds them (offline.logfiles: rotated backups,
+one folder per replica). Events are ordered per user by timestamp (ties: reading order) and a
+session ends at its `last` event, as the report's sessions do; the events after a user's final
+`last` (the log was cut while they listened) are a session too, counted as incomplete: their
+listens are real. An event's `track` is the track the user just listened to and `time` the
+fraction of it listened; a session's tracks in order are its listens.
+
+What is left out, counted, and reported (in the command's output and every meta.json):
+- lines that are not a usable event (above --max-bad-lines of all lines: an error);
+- events naming a track outside the catalog (above --max-unknown-tracks: an error, since the
+  service never logs such a track unless the catalog changed); the listens around a dropped
+  event are not taken as consecutive;
+- users with a single event: one listen says nothing about what follows it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from offline.errors import InputError
+from offline.eventfile import MAX_EXAMPLES, read_event_file
+from offline.logfiles import find_log_files
+from offline.tracks import Tracks
+
+
+@dataclass
+class Listens:
+    """One row per listen, ordered by session and position. Sessions are numbered 0..S-1 in
+    order of (user, start); `track` is the catalog's dense index."""
+
+    user: np.ndarray  # int64 user id
+    session: np.ndarray  # int64
+    position: np.ndarray  # int64 place in the session as logged (dropped events leave gaps)
+    track: np.ndarray  # int64 dense track index
+    time: np.ndarray  # float32 listened fraction
+    timestamp: np.ndarray  # int64 ms
+
+    def __len__(self) -> int:
+        return len(self.track)
+
+    @property
+    def n_sessions(self) -> int:
+        return int(self.session[-1]) + 1 if len(self.session) else 0
+
+    def subset(self, keep: np.ndarray) -> Listens:
+        """The listens where `keep` is true, sessions renumbered 0..S'-1 in the same order."""
+        session = self.session[keep]
+        _, renumbered = np.unique(session, return_inverse=True)
+        return Listens(
+            self.user[keep],
+            renumbered.astype(np.int64),
+            self.position[keep],
+            self.track[keep],
+            self.time[keep],
+            self.timestamp[keep],
+        )
+
+    def session_starts(self) -> np.ndarray:
+        """The first timestamp of each session."""
+        starts = np.full(self.n_sessions, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(starts, self.session, self.timestamp)
+        return starts
+
+
+@dataclass
+class LogAccount:
+    """What the logs held and what was left out of training."""
+
+    files: list[str]
+    lines: int = 0
+    bad_lines: int = 0
+    bad_examples: list[str] = field(default_factory=list)
+    cut_final_lines: list[str] = field(default_factory=list)
+    events: int = 0  # usable events read
+    unknown_track_events: int = 0
+    unknown_track_examples: list[int] = field(default_factory=list)
+    single_event_users: int = 0
+    listens: int = 0  # events kept for training
+    users: int = 0
+    sessions: int = 0
+    incomplete_sessions: int = 0
+    first_ms: int | None = None
+    last_ms: int | None = None
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+    def summary(self) -> str:
+        parts = [
+            f"{self.listens:,} listens",
+            f"{self.users:,} users",
+            f"{self.sessions:,} sessions ({self.incomplete_sessions:,} incomplete)",
+            f"from {len(self.files)} files",
+        ]
+        skipped = [
+            (self.bad_lines, "unreadable lines"),
+            (self.unknown_track_events, "events with tracks outside the catalog"),
+            (self.single_event_users, "users with a single event"),
+            (len(self.cut_final_lines), "cut final lines"),
+        ]
+        notes = [f"{n:,} {what}" for n, what in skipped if n]
+        return ", ".join(parts) + (f"; skipped {', '.join(notes)}" if notes else "")
+
+
+def read_events(paths: list[str], max_bad_lines: float) -> tuple[pl.DataFrame, LogAccount]:
+    """All usable events of the files with `seq` (reading order), and the account so far."""
+    files = find_log_files(paths)
+    account = LogAccount(files=[str(f) for f in files])
+    frames = []
+    for path in files:
+        read = read_event_file(path)
+        account.lines += read.lines
+        account.bad_lines += read.bad
+        account.bad_examples += read.bad_examples[: MAX_EXAMPLES - len(account.bad_examples)]
+        if read.cut_final_line:
+            account.cut_final_lines.append(str(path))
+        frames.append(read.events.drop("line"))
+    events = pl.concat(frames).with_row_index("seq") if frames else pl.DataFrame()
+    if account.lines and account.bad_lines / account.lines > max_bad_lines:
+        raise InputError(
+            f"{account.bad_lines:,} of {account.lines:,} log lines "
+            f"({account.bad_lines / account.lines:.2%}) are not usable events, above "
+            f"--max-bad-lines {max_bad_lines:g}: {', '.join(account.bad_examples)}"
+        )
+    if not events.height:
+        raise InputError(f"no events in {', '.join(paths)}")
+    account.events = events.height
+    return events, account
+
+
+def sessionize(events: pl.DataFrame) -> pl.DataFrame:
+    """Adds `session` (0.. in order of user and start), `position`, and `complete`."""
+    is_last = (pl.col("message") == "last").cast(pl.Int64)
+    ordered = events.sort("user", "timestamp", "seq").with_columns(
+        closed_before=(is_last.cum_sum() - is_last).over("user")
+    )
+    # Rows are in (user, time) order, so a session starts where the user or the count of
+    # sessions closed before changes.
+    starts = (pl.col("user") != pl.col("user").shift(1)) | (
+        pl.col("closed_before") != pl.col("closed_before").shift(1)
+    )
+    return ordered.with_columns(
+        session=starts.fill_null(True).cast(pl.Int64).cum_sum() - 1,
+        complete=pl.col("closed_before") < is_last.sum().over("user"),
+    ).with_columns(position=pl.int_range(pl.len()).over("session"))
+
+
+def read_listens(
+    paths: list[str],
+    tracks: Tracks,
+    max_bad_lines: float = 0.01,
+    max_unknown_tracks: float = 0.01,
+) -> tuple[Listens, LogAccount]:
+    events, account = read_events(paths, max_bad_lines)
+    account.first_ms = int(events["timestamp"].min())
+    account.last_ms = int(events["timestamp"].max())
+
+    per_user = events.group_by("user").len()
+    single = per_user.filter(pl.col("len") == 1)["user"]
+    account.single_event_users = single.len()
+    events = events.filter(~pl.col("user").is_in(single.implode()))
+
+    # Sessions before dropping unknown tracks, so that a dropped event cannot merge two sessions.
+    events = sessionize(events)
+    index = tracks.index_of(events["track"].to_numpy())
+    unknown = index < 0
+    account.unknown_track_events = int(unknown.sum())
+    if unknown.any():
+        account.unknown_track_examples = [
+            int(t) for t in np.unique(events["track"].to_numpy()[unknown])[:MAX_EXAMPLES]
+        ]
+        share = unknown.mean()
+        if share > max_unknown_tracks:
+            examples = ", ".join(map(str, account.unknown_track_examples))
+            raise InputError(
+                f"{unknown.sum():,} of {len(unknown):,} events ({share:.2%}) name tracks that "
+                f"are not in the catalog {tracks.path} (e.g. {examples}), above "
+                f"--max-unknown-tracks {max_unknown_tracks:g}: is it the catalog the service "
+                "served?"
+            )
+    events = events.with_columns(track_index=pl.Series(index)).filter(pl.col("track_index") >= 0)
+    if not events.height:
+        raise InputError(f"no usable listens in {', '.join(paths)} (every user has a single event)")
+
+    sessions = events.group_by("session").agg(pl.col("complete").first())
+    account.sessions = sessions.height
+    account.incomplete_sessions = int((~sessions["complete"]).sum())
+    account.users = events["user"].n_unique()
+    account.listens = events.height
+    session = events["session"].to_numpy()
+    _, session = np.unique(session, return_inverse=True)  # renumber after the drops
+    listens = Listens(
+        user=events["user"].to_numpy().astype(np.int64),
+        session=session.astype(np.int64),
+        position=events["position"].to_numpy().astype(np.int64),
+        track=events["track_index"].to_numpy().astype(np.int64),
+        time=np.clip(events["time"].to_numpy(), 0.0, 1.0).astype(np.float32),
+        timestamp=events["timestamp"].to_numpy().astype(np.int64),
+    )
+    return listens, account

@@ -1,0 +1,63 @@
+"""Fitting the three models on one set of listens: top tracks, item-to-item, per-user.
+
+The same function trains on the evaluation's training part and, after the evaluation, on all the
+listens for the files that are written. One ALS model serves both the per-user lists and the
+item-to-item `als` component.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from offline.als import ALSModel, ALSParams, fit_als
+from offline.item2item import I2I, METHODS, I2IParams, fit_i2i
+from offline.listens import Listens
+from offline.popularity import top_by_plays, top_tracks
+from offline.tracks import Tracks
+
+MODELS = ("top", "i2i", "users")
+
+
+@dataclass(frozen=True)
+class Options:
+    models: tuple[str, ...] = MODELS
+    top_n: int = 1000
+    i2i: I2IParams = I2IParams()
+    i2i_methods: tuple[str, ...] = METHODS  # which item-to-item methods to fit
+    als: ALSParams = ALSParams()
+    users_n: int = 100
+    exclude_seen: bool = False
+
+
+@dataclass
+class Fitted:
+    top: np.ndarray | None = None  # dense indices, most listened first
+    top_by_plays: np.ndarray | None = None  # the TopPop baseline
+    i2i: I2I | None = None
+    user_ids: np.ndarray | None = None  # sorted user ids
+    user_lists: np.ndarray | None = None  # (users, users_n) dense indices
+
+
+def needs_als(options: Options) -> bool:
+    i2i_als = "i2i" in options.models and (
+        "als" in options.i2i_methods
+        or ("blend" in options.i2i_methods and options.i2i.weights.get("als"))
+    )
+    return "users" in options.models or bool(i2i_als)
+
+
+def fit(listens: Listens, tracks: Tracks, options: Options) -> Fitted:
+    n_tracks = len(tracks)
+    fitted = Fitted()
+    fitted.top = top_tracks(listens, n_tracks, options.top_n)
+    fitted.top_by_plays = top_by_plays(listens, n_tracks, options.top_n)
+    als: ALSModel | None = fit_als(listens, options.als) if needs_als(options) else None
+    if "i2i" in options.models:
+        similar = None if als is None else als.similar(n_tracks, options.i2i.n)
+        fitted.i2i = fit_i2i(listens, tracks.artists, options.i2i, similar, options.i2i_methods)
+    if "users" in options.models and als is not None:
+        fitted.user_ids = als.users
+        fitted.user_lists = als.recommend(options.users_n, options.exclude_seen)
+    return fitted

@@ -1,0 +1,51 @@
+"""The catalog as training sees it: track ids, their artists, and a dense index 0..n-1 that every
+model's matrices use.
+
+The catalog is parsed by botify's own reader (botify.dataset.read_catalog), so a catalog that
+botify would refuse is refused here too, with the same message naming the file and line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from botify.dataset import DataError, read_catalog
+from offline.errors import InputError
+
+
+@dataclass
+class Tracks:
+    path: Path
+    ids: np.ndarray  # int64 track id of each dense index, in catalog order
+    artists: np.ndarray  # int32 artist number of each dense index
+    _sorted_ids: np.ndarray  # ids, sorted
+    _sorted_index: np.ndarray  # dense index of each sorted id
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def index_of(self, ids: np.ndarray) -> np.ndarray:
+        """The dense index of each id, -1 for an id that is not in the catalog."""
+        ids = np.asarray(ids, dtype=np.int64)
+        position = np.searchsorted(self._sorted_ids, ids)
+        position[position == len(self._sorted_ids)] = 0
+        found = self._sorted_ids[position] == ids
+        return np.where(found, self._sorted_index[position], -1).astype(np.int64)
+
+
+def tracks_from_ids(ids: np.ndarray, artists: np.ndarray, path: Path = Path("-")) -> Tracks:
+    ids = np.asarray(ids, dtype=np.int64)
+    order = np.argsort(ids, kind="stable")
+    return Tracks(path, ids, np.asarray(artists, dtype=np.int32), ids[order], order)
+
+
+def load_tracks(path: str | Path) -> Tracks:
+    path = Path(path)
+    try:
+        catalog, _, _ = read_catalog(path)
+    except DataError as error:
+        raise InputError(f"catalog: {error}") from None
+    return tracks_from_ids(catalog.ids, catalog.artists, path)

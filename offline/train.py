@@ -1,0 +1,379 @@
+"""`botify train LOG... --catalog PATH --out DIR`: learn the files that botify loads from its event
+logs and the catalog.
+
+Writes into DIR, each beside a `<name>.meta.json` (the logs it learned from, what was skipped,
+the parameters, the offline evaluation):
+- `top_tracks.json`: a JSON array of track ids, most listened first;
+- `i2i.json`: item-to-item JSON lines {"track": id, "recommendations": [ids]};
+- `users.json`: per-user JSON lines {"user": id, "tracks": [ids]};
+- `botify_data.json`: the `data` section of a botify config naming them (sources "i2i", "als").
+
+Before training on everything, the last --holdout share of sessions is held out and every model
+trained on the rest is scored on it (hit rate and NDCG at --k) against TopPop; the table is
+printed, and `--i2i auto` keeps the item-to-item method that scores best. Bad input (a catalog or
+log that cannot be used, a bad option) ends with one line on stderr and exit status 2, and no
+output file is touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from offline.als import ALSParams
+from offline.errors import InputError
+from offline.evaluation import Score, cases, for_global, for_items, for_users, score, split, table
+from offline.item2item import COMPONENTS, METHODS, I2IParams
+from offline.listens import Listens, LogAccount, read_listens
+from offline.models import MODELS, Fitted, Options, fit
+from offline.output import Staging, list_lines
+from offline.tracks import Tracks, load_tracks
+
+FILES = {"top": "top_tracks.json", "i2i": "i2i.json", "users": "users.json"}
+ITEM_SOURCE, USER_SOURCE = "i2i", "als"
+BASELINE = "TopPop (plays)"
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise InputError(message)  # one line naming the option, not argparse's usage block
+
+
+def share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise ValueError(text)
+    return value
+
+
+def fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise ValueError(text)
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def non_negative(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise ValueError(text)
+    return value
+
+
+def model_names(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names or any(name not in MODELS for name in names):
+        raise ValueError(text)
+    return names
+
+
+def weights(text: str) -> dict[str, float]:
+    parsed = {name: 0.0 for name in COMPONENTS}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        if name.strip() not in COMPONENTS or float(value) < 0:
+            raise ValueError(text)
+        parsed[name.strip()] = float(value)
+    if not any(parsed.values()):
+        raise ValueError(text)
+    return parsed
+
+
+share.__name__ = "share (0 <= x < 1)"
+fraction.__name__ = "fraction (0..1)"
+positive_int.__name__ = "positive integer"
+non_negative.__name__ = "non-negative number"
+model_names.__name__ = f"model list ({', '.join(MODELS)})"
+weights.__name__ = f"weights (e.g. {','.join(f'{c}=1' for c in COMPONENTS)})"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = ArgumentParser(
+        prog="botify train",
+        description="Learn top tracks, item-to-item and per-user recommendation files from "
+        "botify's event logs and the catalog.",
+    )
+    parser.add_argument("logs", nargs="+", metavar="LOG", help="event log files or folders")
+    parser.add_argument("--catalog", required=True, type=Path, help="the catalog (tracks.json)")
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    parser.add_argument(
+        "--model",
+        type=model_names,
+        action="append",
+        metavar="NAME[,NAME]",
+        help=f"models to train: {', '.join(MODELS)} (all)",
+    )
+    group = parser.add_argument_group("evaluation")
+    group.add_argument(
+        "--holdout",
+        type=share,
+        default=0.2,
+        help="share of sessions held out, last by start time; 0 skips the evaluation (0.2)",
+    )
+    group.add_argument(
+        "--relevant",
+        type=fraction,
+        default=0.5,
+        help="a held-out listen counts when at least this fraction was listened (0.5)",
+    )
+    group.add_argument("--k", type=positive_int, default=10, help="list length scored (10)")
+    group = parser.add_argument_group("top tracks")
+    group.add_argument(
+        "--top-n", type=positive_int, default=1000, help="tracks in the chart (1000)"
+    )
+    group = parser.add_argument_group("item-to-item")
+    group.add_argument(
+        "--i2i",
+        choices=("auto", *METHODS),
+        default="auto",
+        help="method written: a component, their blend, or auto: the best offline (auto)",
+    )
+    group.add_argument("--i2i-n", type=positive_int, default=50, help="tracks per list (50)")
+    group.add_argument(
+        "--window",
+        type=positive_int,
+        default=5,
+        help="session component: listens apart that still count (5)",
+    )
+    group.add_argument(
+        "--decay",
+        type=fraction,
+        default=0.8,
+        help="session component: weight factor per extra step apart (0.8)",
+    )
+    group.add_argument(
+        "--prior",
+        type=non_negative,
+        default=2.0,
+        help="next component: transitions' worth of the average as prior (2)",
+    )
+    group.add_argument(
+        "--weights", type=weights, default=None, help="blend weights per component (all 1)"
+    )
+    group = parser.add_argument_group("per-user (ALS, also the i2i 'als' component)")
+    group.add_argument("--users-n", type=positive_int, default=100, help="tracks per user (100)")
+    group.add_argument("--factors", type=positive_int, default=64, help="(64)")
+    group.add_argument("--iterations", type=positive_int, default=15, help="(15)")
+    group.add_argument("--regularization", type=non_negative, default=0.05, help="(0.05)")
+    group.add_argument(
+        "--alpha", type=non_negative, default=10.0, help="confidence per listened track (10)"
+    )
+    group.add_argument(
+        "--exclude-seen",
+        action="store_true",
+        help="leave out of a user's list the tracks they played",
+    )
+    group.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    group.add_argument("--threads", type=int, default=0, help="ALS threads, 0: all cores (0)")
+    group = parser.add_argument_group("bad input")
+    group.add_argument(
+        "--max-bad-lines",
+        type=share,
+        default=0.01,
+        help="fail above this share of unusable log lines (0.01)",
+    )
+    group.add_argument(
+        "--max-unknown-tracks",
+        type=share,
+        default=0.01,
+        help="fail above this share of events naming tracks outside the catalog (0.01)",
+    )
+    return parser.parse_args(argv)
+
+
+def options_from(args: argparse.Namespace) -> Options:
+    models = tuple(m for m in MODELS if any(m in group for group in (args.model or [MODELS])))
+    i2i = I2IParams(
+        n=args.i2i_n,
+        window=args.window,
+        decay=args.decay,
+        prior=args.prior,
+        weights=args.weights or {name: 1.0 for name in COMPONENTS},
+    )
+    als = ALSParams(
+        factors=args.factors,
+        iterations=args.iterations,
+        regularization=args.regularization,
+        alpha=args.alpha,
+        seed=args.seed,
+        threads=args.threads,
+    )
+    methods = METHODS if args.i2i == "auto" else (args.i2i,)
+    return Options(models, args.top_n, i2i, methods, als, args.users_n, args.exclude_seen)
+
+
+def evaluate(listens: Listens, tracks: Tracks, options: Options, args) -> list[Score] | None:
+    """Each model trained on the sessions before the holdout, scored on the holdout."""
+    train, test = split(listens, args.holdout)
+    held = cases(test, args.relevant)
+    if not len(train) or not len(held):
+        return None
+    fitted = fit(train, tracks, options)
+    k = args.k
+    scores = [score(BASELINE, for_global(fitted.top_by_plays, len(held), k), held.target, k)]
+    if "top" in options.models:
+        ranked = for_global(fitted.top, len(held), k)
+        scores.append(score("top_tracks (listened time)", ranked, held.target, k))
+    if fitted.i2i is not None:
+        for method, lists in fitted.i2i.lists.items():
+            scores.append(score(f"i2i {method}", for_items(lists, held.anchor), held.target, k))
+    if fitted.user_lists is not None:
+        ranked = for_users(fitted.user_ids, fitted.user_lists, held.user)
+        scores.append(score("users (ALS)", ranked, held.target, k))
+    return scores
+
+
+def chosen_method(args, scores: list[Score] | None) -> str:
+    if args.i2i != "auto":
+        return args.i2i
+    if not scores:
+        return "blend"
+    by_name = {s.model: s for s in scores if s.model.startswith("i2i ")}
+    return max(METHODS, key=lambda m: (by_name[f"i2i {m}"].ndcg, m == "blend"))[0:]
+
+
+def meta(
+    model: str,
+    args,
+    account: LogAccount,
+    tracks: Tracks,
+    parameters: dict,
+    scores: list[Score] | None,
+    rows: int,
+) -> dict:
+    def picked(s: Score) -> bool:
+        prefix = {"top": "top_tracks", "i2i": "i2i", "users": "users"}[model]
+        return s.model == BASELINE or s.model.startswith(prefix)
+
+    evaluation = None
+    if scores is not None:
+        evaluation = {
+            "holdout": args.holdout,
+            "relevant": args.relevant,
+            "k": args.k,
+            "scores": [s.__dict__ for s in scores if picked(s)],
+        }
+    return {
+        "model": model,
+        "file": FILES[model],
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "logs": account.files,
+        "log": account.as_dict() | {"files": len(account.files)},
+        "catalog": str(tracks.path),
+        "catalog_tracks": len(tracks),
+        "parameters": parameters,
+        "rows": rows,
+        "evaluation": evaluation,
+    }
+
+
+def write(staging: Staging, fitted: Fitted, tracks: Tracks, method: str, options: Options):
+    """The model files (staged); returns rows per model."""
+    rows = {}
+    if "top" in options.models:
+        staging.write_text(FILES["top"], [_json_ids(tracks.ids[fitted.top]) + "\n"])
+        rows["top"] = len(fitted.top)
+    if fitted.i2i is not None:
+        lists = fitted.i2i.method(method)
+        keys = tracks.ids
+        staging.write_text(
+            FILES["i2i"], list_lines("track", "recommendations", keys, lists, tracks.ids)
+        )
+        rows["i2i"] = int((lists[:, 0] >= 0).sum())
+    if fitted.user_lists is not None:
+        staging.write_text(
+            FILES["users"],
+            list_lines("user", "tracks", fitted.user_ids, fitted.user_lists, tracks.ids),
+        )
+        rows["users"] = int((fitted.user_lists[:, 0] >= 0).sum())
+    return rows
+
+
+def _json_ids(ids: np.ndarray) -> str:
+    return "[" + ", ".join(map(str, ids.tolist())) + "]"
+
+
+def data_section(out: Path, tracks: Tracks, models: tuple[str, ...]) -> dict:
+    folder = out.resolve()
+    section: dict = {"catalog": str(tracks.path.resolve())}
+    if "top" in models:
+        section["top_tracks"] = str(folder / FILES["top"])
+    section["item_recommendations"] = (
+        {ITEM_SOURCE: str(folder / FILES["i2i"])} if "i2i" in models else {}
+    )
+    section["user_recommendations"] = (
+        {USER_SOURCE: str(folder / FILES["users"])} if "users" in models else {}
+    )
+    return section
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    options = options_from(args)
+    tracks = load_tracks(args.catalog)
+    listens, account = read_listens(args.logs, tracks, args.max_bad_lines, args.max_unknown_tracks)
+    print(f"botify train: {account.summary()}")
+    scores = evaluate(listens, tracks, options, args) if args.holdout > 0 else None
+    if scores is not None:
+        print(
+            f"\nOffline evaluation: last {args.holdout:.0%} of sessions held out, listens of "
+            f"at least {args.relevant:g} of the track\n"
+        )
+        print(table(scores, args.k) + "\n")
+    elif args.holdout > 0:
+        print("botify train: too little data to hold any out: no offline evaluation")
+    method = chosen_method(args, scores)
+    final_options = replace(options, i2i_methods=(method,))
+    fitted = fit(listens, tracks, final_options)
+
+    staging = Staging(args.out)
+    try:
+        rows = write(staging, fitted, tracks, method, final_options)
+        parameters = {
+            "top": {"top_n": options.top_n, "weight": "listened fraction"},
+            "i2i": {"method": method, **options.i2i.as_dict(), "als": options.als.as_dict()},
+            "users": {
+                "users_n": options.users_n,
+                "exclude_seen": options.exclude_seen,
+                **options.als.as_dict(),
+            },
+        }
+        for model in final_options.models:
+            staging.write_json(
+                FILES[model].replace(".json", ".meta.json"),
+                meta(model, args, account, tracks, parameters[model], scores, rows[model]),
+            )
+        staging.write_json("botify_data.json", data_section(args.out, tracks, final_options.models))
+        written = staging.commit()
+    except BaseException:
+        staging.abort()
+        raise
+    print(f"botify train: i2i method {method}" if "i2i" in final_options.models else "", end="")
+    print(
+        f"\nbotify train: wrote {', '.join(p.name for p in written)} to {args.out}/ in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    try:
+        return run(parse_args(argv))
+    except InputError as error:
+        print(f"botify train: {error}", file=sys.stderr)
+        return 2
+    except SystemExit as done:  # --help
+        return int(done.code or 0)
