@@ -33,7 +33,7 @@ from pathlib import Path
 
 import polars as pl
 
-from offline.assignment import Assignment, arm_key, assign
+from offline.assignment import Assignment, assign
 from offline.errors import InputError
 from offline.logfiles import find_log_files
 from offline.reading import Log, read_log
@@ -155,7 +155,7 @@ def srm_arms(assignment: Assignment, split: list[float] | None) -> tuple[list[st
                 f"--split gives {len(split)} weights but the experiment's arms in the logs are "
                 f"{', '.join(arms)}"
             )
-        arms = sorted(standard, key=arm_key)
+        arms = standard
     return arms, [counts.get(arm, 0) for arm in arms]
 
 

@@ -96,12 +96,9 @@ def json_error(line: bytes) -> str | None:
     return None if isinstance(value, dict) else "not a JSON object"
 
 
-def parse_chunk(lines: list[bytes], numbers: list[int]) -> tuple[list[pl.DataFrame], list]:
-    """Rows of a few non-blank lines that failed together, and (line number, reason) for each
-    line that is not JSON."""
-    frame = parse_ndjson(b"\n".join(lines))
-    if frame is not None and frame.height == len(lines):
-        return [frame.with_columns(line=pl.Series(numbers, dtype=pl.Int64))], []
+def parse_line_by_line(lines: list[bytes], numbers: list[int]) -> tuple[list[pl.DataFrame], list]:
+    """Rows of a few non-blank lines that polars rejected together, and (line number, reason)
+    for each line that is not JSON."""
     bad = []
     keep_lines, keep_numbers = [], []
     for line, number in zip(lines, numbers, strict=True):
@@ -165,7 +162,7 @@ def parse_slowly(data: bytes) -> tuple[pl.DataFrame, list, int]:
         if stop - begin <= LINE_BY_LINE:
             bounds = zip(starts[begin:stop].tolist(), ends[begin:stop].tolist(), strict=True)
             lines = [data[s:e] for s, e in bounds]
-            chunk_frames, chunk_bad = parse_chunk(lines, numbers[begin:stop].tolist())
+            chunk_frames, chunk_bad = parse_line_by_line(lines, numbers[begin:stop].tolist())
             frames.extend(chunk_frames)
             bad.extend(chunk_bad)
             return

@@ -62,7 +62,7 @@ def course_effect(
 ) -> Effect:
     """The course's effect in % of `base` (the control mean unless given)."""
     base = control.mean if base is None else base
-    if control.n < 2 or treatment.n < 2:
+    if control.n < 2 or treatment.n < 2 or not base:  # no spread, or % of nothing
         return Effect(math.nan, math.nan, math.nan, False, math.nan)
     dof = welch_dof(control, treatment)
     se = math.sqrt(control.var / control.n + treatment.var / treatment.n)

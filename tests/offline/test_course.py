@@ -70,6 +70,16 @@ def test_interval_that_excludes_zero_is_significant_either_way():
     assert course_effect(low, high, 0.05).p_value < 0.05
 
 
+def test_degenerate_samples_give_no_effect_rather_than_an_error():
+    zero, some = Sample.of(np.zeros(5)), Sample.of(np.array([1.0, 2.0, 3.0]))
+    assert math.isnan(course_effect(zero, some, 0.05).effect)  # % of a zero control mean
+    single = Sample.of(np.array([1.0]))
+    effect = course_effect(single, some, 0.05)
+    assert math.isnan(effect.lower) and not effect.significant
+    same = Sample.of(np.ones(4))  # no variance anywhere: no interval
+    assert not course_effect(same, same, 0.05).significant
+
+
 def test_small_log_gives_the_course_notebooks_numbers(tmp_path):
     units = units_of(write_events(tmp_path / "events.jsonl", SMALL_LOG))
     rows = {(u, str(a)): r for u, a, *r in units.select("user", "arm", *METRICS).iter_rows()}
