@@ -42,13 +42,16 @@ class Driver:
         return self.agent.stats if isinstance(self.agent, RemoteAgent) else None
 
     def run_day(self, day: int, progress: Callable[[int], None]) -> list[SessionResult]:
-        """Raises RunStopped with the sessions done so far if the run cannot go on."""
+        """The day's sessions in schedule order. Raises RunStopped with the sessions done so
+        far if the run cannot go on."""
         users = plan_day(self.seed, day, self.episodes, self.world.n_users, self.shard, self.shards)
         if isinstance(self.agent, RemoteAgent):
-            return run_visits_in_flight(self.make_env, self.agent, day, users, progress)
-        if self._env is None:
-            self._env = self.make_env()
-        return run_visits(self._env, self.agent, day, users, progress)
+            results = run_visits_in_flight(self.make_env, self.agent, day, users, progress)
+        else:
+            if self._env is None:
+                self._env = self.make_env()
+            results = run_visits(self._env, self.agent, day, users, progress)
+        return sorted(results, key=lambda r: r.episode)
 
     def close(self) -> None:
         if not isinstance(self.agent, RemoteAgent):

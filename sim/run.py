@@ -161,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         runner.close()
     elapsed = time.perf_counter() - started
+    results.sort(key=lambda r: (r.day, r.episode))
 
     stats = runner.stats if isinstance(runner, ProcessPool) else runner.remote_stats
     if args.out is not None:

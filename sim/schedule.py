@@ -17,7 +17,12 @@ import numpy as np
 class Visit:
     episode: int  # position in the day's schedule
     user: int
-    seed: int  # for env.reset(seed=...)
+    key: tuple[int, int, int, int]  # (run seed, day, user, k): the session's random stream
+
+    @property
+    def seed(self) -> int:
+        """For env.reset(seed=...); derived when needed, as planning a big day must be quick."""
+        return session_seed(*self.key)
 
 
 def day_users(seed: int, day: int, episodes: int, n_users: int) -> np.ndarray:
@@ -38,5 +43,5 @@ def plan_day(
         if user % shards != shard:
             continue
         visits = by_user.setdefault(user, [])
-        visits.append(Visit(episode, user, session_seed(seed, day, user, len(visits))))
+        visits.append(Visit(episode, user, (seed, day, user, len(visits))))
     return list(by_user.values())

@@ -21,7 +21,13 @@ class InprocessAgent(Agent):
             raise SimError(f"the inprocess agent needs botify.inprocess ({error})") from None
         self.config_path = config_path
         self.n_tracks = n_tracks
-        self.recommender = InProcessRecommender.from_config(config_path, arm=arm, seed=seed)
+        try:
+            self.recommender = InProcessRecommender.from_config(config_path, arm=arm, seed=seed)
+        except (ValueError, OSError) as error:  # botify's ConfigError is a ValueError
+            message = str(error)
+            if not message.startswith(str(config_path)):
+                message = f"{config_path}: {message}"
+            raise SimError(message) from None
 
     def recommend(self, observation: dict[str, int], reward: float, info: dict[str, Any]) -> int:
         answer = self.recommender.recommend_next(observation["user"], observation["track"], reward)

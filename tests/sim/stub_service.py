@@ -16,7 +16,9 @@ PATH = re.compile(rb"^POST /(next|last)/(\d+) HTTP/1\.1$")
 @dataclass
 class Behaviour:
     n_tracks: int
-    # what /next answers: "ok", "500", "garbage", "outside", "not-http", "close"
+    # what /next answers: "ok", "500", "garbage", "outside", "not-http", "close" (drop the
+    # connection), "close-once" (drop it for one request only), "die" (stop listening and drop
+    # every connection: the service is gone)
     mode: str = "ok"
     # answer normally until this many /next requests, then switch to `mode`
     after: int = 0
@@ -79,7 +81,13 @@ class StubService:
                 b.requests.append((kind, user, body))
                 b.nexts += kind == "next"
                 mode = b.mode if kind == "next" and b.nexts > b.after else "ok"
-                if mode == "close":
+                if mode == "die":
+                    assert self.server is not None
+                    self.server.close()
+                    for other in list(self.writers):
+                        other.close()
+                    return
+                if mode == "close" or (mode == "close-once" and b.nexts == b.after + 1):
                     writer.close()
                     return
                 if mode == "not-http":
@@ -88,7 +96,8 @@ class StubService:
                     continue
                 status, answer = 200, {"user": user}
                 if kind == "next":
-                    answer["track"] = (user * 7919 + body["track"] * 31 + b.nexts) % b.n_tracks
+                    # a function of (user, track) alone, so sessions are reproducible
+                    answer["track"] = (user * 7919 + body["track"] * 31) % b.n_tracks
                 if mode == "500":
                     status, answer = 500, {"message": "boom"}
                 elif mode == "outside":
