@@ -37,9 +37,10 @@ RUN useradd --system --uid 10001 --no-create-home --home-dir /app --shell /usr/s
 USER botify
 
 # Redis is never embedded here: the entry point refuses to start without BOTIFY_REDIS_URL.
-# Each container logs to /app/log/<hostname>/events.jsonl (see deploy/entrypoint.sh).
+# Each container logs to /app/log/<hostname>/events.jsonl (see deploy/entrypoint.sh); compose
+# mounts a named volume there, which Docker first fills with this folder and its ownership.
+# (No VOLUME instruction: the one-shot loader would leave an anonymous volume behind each run.)
 ENV BOTIFY_LOG_DIR=/app/log
-VOLUME ["/app/log"]
 EXPOSE 5000
 
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
