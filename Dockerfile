@@ -43,7 +43,10 @@ USER botify
 # Each container logs to /app/log/<hostname>/events.jsonl (see deploy/entrypoint.sh); compose
 # mounts a named volume there, which Docker first fills with this folder and its ownership.
 # (No VOLUME instruction: the one-shot loader would leave an anonymous volume behind each run.)
-ENV BOTIFY_LOG_DIR=/app/log
+# PYTHONPATH: a recommender module mounted or copied into /app is importable by its path in
+# config.json (deploy/README.md).
+ENV BOTIFY_LOG_DIR=/app/log \
+    PYTHONPATH=/app
 EXPOSE 5000
 
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
