@@ -382,12 +382,6 @@ def runtime_closure(pins: list[str]) -> set[str]:
     return found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="requirements.txt pins gunicorn without its gevent extra, so the image lacks "
-    "`packaging`, which gunicorn's gevent worker imports: pin gunicorn[gevent] (then drop this "
-    "marker)",
-)
 def test_the_pinned_set_runs_the_default_worker_class():
     """The image installs requirements.txt only: it must hold what botify serve's default
     gunicorn worker class needs (its gunicorn extra, which pip check does not check)."""
