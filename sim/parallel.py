@@ -5,6 +5,7 @@ two places at once). The parent hands out days, gathers results and shows one pr
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import time
 import traceback
 from collections.abc import Callable
@@ -42,6 +43,8 @@ def _describe(error: BaseException) -> str:
 
 
 def _worker(setup: Setup, shard: int, shards: int, pipe, progress_queue) -> None:
+    # Ctrl-C is the parent's to handle: it stops the workers (no traceback from each of them)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         config = with_overrides(load_config(setup.config_path), setup.overrides)
         world = load_world(config.world.paths(), config.user)
@@ -81,6 +84,7 @@ class ProcessPool:
         self.progress_queue = context.Queue()
         self.pipes = []
         self.processes = []
+        self._busy = False  # a day is under way in the workers
         for shard in range(processes):
             parent, child = context.Pipe()
             process = context.Process(
@@ -111,6 +115,7 @@ class ProcessPool:
                     replies[index] = ("failed", [], None, f"worker {index} died", "")
             while not self.progress_queue.empty():
                 progress(self.progress_queue.get())
+        self._busy = False
         results: list[SessionResult] = []
         stats: RemoteStats | None = None
         failure = None
@@ -131,19 +136,22 @@ class ProcessPool:
         return results, stats
 
     def run_day(self, day: int, progress: Callable[[int], None]) -> list[SessionResult]:
+        self._busy = True
         for pipe in self.pipes:
             pipe.send(day)
-        results, _ = self._gather(progress)
+        results, _ = self._gather(progress)  # every worker replies, even when one fails
         return results
 
     def close(self) -> None:
+        """Workers between days finish cleanly; a day cut short (Ctrl-C) is not waited for."""
         for pipe, process in zip(self.pipes, self.processes, strict=True):
-            if process.is_alive():
+            if process.is_alive() and not self._busy:
                 try:
                     pipe.send(None)
                 except OSError:
                     pass
         for process in self.processes:
-            process.join(timeout=5)
+            process.join(timeout=0 if self._busy else 5)
             if process.is_alive():
                 process.terminate()
+                process.join(timeout=5)

@@ -117,11 +117,15 @@ def write_sessions(path: Path, results: list[SessionResult]) -> None:
             file.write(json.dumps(row) + "\n")
 
 
-def print_summary(results: list[SessionResult], elapsed: float, stats: RemoteStats | None) -> None:
+def print_summary(
+    results: list[SessionResult], elapsed: float, cpu: float | None, stats: RemoteStats | None
+) -> None:
+    """`cpu`: this process's CPU seconds over the sessions (None when workers ran them)."""
     print("## Experiment results summary\n")
     print(markdown_table(summarize(results)))
     rate = len(results) / elapsed if elapsed > 0 else 0.0
-    line = f"\n{len(results)} sessions in {elapsed:.1f} s ({rate:.0f} sessions/s)"
+    line = f"\n{len(results)} sessions in {elapsed:.1f} s ({rate:.0f} sessions/s"
+    line += f", simulator CPU {cpu / elapsed:.0%})" if cpu is not None and elapsed > 0 else ")"
     if stats is not None:
         line += (
             f"; {stats.requests} requests ({stats.requests / max(elapsed, 1e-9):.0f}/s), "
@@ -144,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
 
     results: list[SessionResult] = []
     stopped: BaseException | None = None
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     try:
         day = 1
         while True:
@@ -161,12 +165,13 @@ def run(args: argparse.Namespace) -> int:
     finally:
         runner.close()
     elapsed = time.perf_counter() - started
+    cpu = None if args.mode == "multi" else time.process_time() - cpu_started
     results.sort(key=lambda r: (r.day, r.episode))
 
     stats = runner.stats if isinstance(runner, ProcessPool) else runner.remote_stats
     if args.out is not None:
         write_sessions(args.out, results)
-    print_summary(results, elapsed, stats)
+    print_summary(results, elapsed, cpu, stats)
     if stopped is not None and not isinstance(stopped, StopRun):
         if args.debug:
             if isinstance(stopped, WorkerFailed):

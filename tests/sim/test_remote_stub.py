@@ -125,3 +125,14 @@ def test_service_dies_mid_run(quick_config, capsys):
     assert "Traceback" not in captured.err
     completed = int(captured.out.split("| 1 | ")[1].split(" |")[0])
     assert 0 < completed < 120  # the sessions completed before it died are summarized
+
+
+def test_multi_process_remote_gives_the_same_sessions(quick_config, tmp_path):
+    outputs = []
+    for mode in (["single"], ["multi", "--processes", "2"]):
+        out = tmp_path / f"{mode[0]}.jsonl"
+        with StubService(Behaviour(SMALL.tracks)) as stub:
+            assert main(["--config", str(quick_config), "--episodes", "120", "--out", str(out),
+                         *mode, "--recommender", "remote", "--url", stub.url]) == 0  # fmt: skip
+        outputs.append(out.read_text())
+    assert outputs[0] == outputs[1]
