@@ -93,16 +93,16 @@ def fit_als(listens: Listens, params: ALSParams) -> ALSModel:
     from implicit.cpu.als import AlternatingLeastSquares
 
     users, items, matrix = user_item_matrix(listens)
-    model = AlternatingLeastSquares(
-        factors=params.factors,
-        regularization=params.regularization,
-        alpha=params.alpha,
-        iterations=params.iterations,
-        random_state=params.seed,
-        num_threads=params.threads,
-    )
     # implicit warns when BLAS runs its own threads; its threads are the ones to keep.
     with threadpool_limits(1, "blas"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
+        model = AlternatingLeastSquares(
+            factors=params.factors,
+            regularization=params.regularization,
+            alpha=params.alpha,
+            iterations=params.iterations,
+            random_state=params.seed,
+            num_threads=params.threads,
+        )
         model.fit(matrix, show_progress=False)
     return ALSModel(users, items, matrix, model)

@@ -10,10 +10,14 @@ Four components, each a ranked list per track, and their blend:
   extra step apart. A session follows one mood, so this reaches beyond the pairs that happened
   to be adjacent.
 - `als`: the nearest tracks by the cosine of the ALS track factors (offline.als).
-- `artist`: the catalog's other tracks by the same artist, by listened time in the logs, so that
-  every catalog track has a list, even one nobody played.
+- `catalog`: the other tracks by the same artist, then genre-mates, by listened time, with the
+  number of the artist's tracks learned from the logs (offline.catalog_prior); every catalog
+  track gets a list, even one nobody played.
 - `blend`: weighted reciprocal rank fusion of the components; a pair whose `next` evidence is
-  below half the average transition (repeatedly skipped) is vetoed from the blend.
+  below half the average transition (repeatedly skipped) is vetoed from the blend. The default
+  weights favour `catalog` (4 to 1 each for the others): on the simulator's cold-start logs that
+  blend played best online, while the offline evaluation, whose held-out listens are what the
+  logging recommender chose to play, prefers the evidence components (offline/TRAINING.md).
 """
 
 from __future__ import annotations
@@ -23,12 +27,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from offline.catalog_prior import ArtistDepth, artist_depth, catalog_lists
 from offline.listens import Listens
 from offline.popularity import listened_time
 from offline.ranking import PAD, drop_items, reciprocal_rank_fusion, top_k_rows
+from offline.tracks import Tracks
 
-COMPONENTS = ("next", "session", "als", "artist")
+COMPONENTS = ("next", "session", "als", "catalog")
 METHODS = (*COMPONENTS, "blend")
+DEFAULT_WEIGHTS = {"next": 1.0, "session": 1.0, "als": 1.0, "catalog": 4.0}
 
 
 @dataclass(frozen=True)
@@ -37,9 +44,7 @@ class I2IParams:
     window: int = 5
     decay: float = 0.8
     prior: float = 2.0
-    weights: dict[str, float] = field(
-        default_factory=lambda: {"next": 1.0, "session": 1.0, "als": 1.0, "artist": 1.0}
-    )
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
 
     def as_dict(self) -> dict:
         return {**self.__dict__, "weights": dict(self.weights)}
@@ -104,21 +109,6 @@ def session_lists(listens: Listens, n_tracks: int, n: int, window: int, decay: f
     return top_k_rows(matrix, n, exclude_diagonal=True)
 
 
-def artist_lists(artists: np.ndarray, popularity: np.ndarray, n: int) -> np.ndarray:
-    """Each track's fellow tracks by its artist, most listened first (ties: catalog order)."""
-    n_tracks = len(artists)
-    order = np.lexsort((np.arange(n_tracks), -popularity, artists))
-    grouped = artists[order]
-    starts = np.searchsorted(grouped, artists, side="left")
-    ends = np.searchsorted(grouped, artists, side="right")
-    out = np.full((n_tracks, n + 1), PAD, dtype=np.int64)
-    for rank in range(n + 1):
-        has = starts + rank < ends
-        out[has, rank] = order[starts[has] + rank]
-    out[out == np.arange(n_tracks)[:, None]] = PAD
-    return drop_items(out, np.zeros(n_tracks, dtype=bool))[:, :n]
-
-
 def veto(lists: np.ndarray, evidence: NextEvidence) -> np.ndarray:
     """Drop pairs a -> b whose shrunk mean listened fraction is below half the average."""
     n_tracks = lists.shape[0]
@@ -139,6 +129,7 @@ class I2I:
     """Each method's lists, (n_tracks, n) dense indices padded with -1."""
 
     lists: dict[str, np.ndarray]
+    depth: ArtistDepth | None = None  # what the catalog component learned
 
     def method(self, name: str) -> np.ndarray:
         return self.lists[name]
@@ -146,13 +137,13 @@ class I2I:
 
 def fit_i2i(
     listens: Listens,
-    artists: np.ndarray,
+    tracks: Tracks,
     params: I2IParams,
     als_similar: np.ndarray | None,
     methods: tuple[str, ...] = METHODS,
 ) -> I2I:
     """The lists of the methods asked for (`blend` needs the components its weights name)."""
-    n_tracks, n = len(artists), params.n
+    n_tracks, n = len(tracks), params.n
     wanted = set(methods)
     if "blend" in wanted:
         wanted |= {name for name, weight in params.weights.items() if weight}
@@ -166,8 +157,11 @@ def fit_i2i(
         if als_similar is None:
             raise ValueError("the als component needs the ALS model")
         lists["als"] = als_similar[:, :n]
-    if "artist" in wanted:
-        lists["artist"] = artist_lists(artists, listened_time(listens, n_tracks), n)
+    depth = None
+    if "catalog" in wanted:
+        depth = artist_depth(listens, tracks.artists, tracks.genres, n)
+        popularity = listened_time(listens, n_tracks)
+        lists["catalog"] = catalog_lists(tracks.artists, tracks.genres, popularity, depth, n)
     if "blend" in wanted:
         names = [name for name in COMPONENTS if params.weights.get(name)]
         fused = reciprocal_rank_fusion(
@@ -177,4 +171,4 @@ def fit_i2i(
             k=2 * n,
         )
         lists["blend"] = veto(fused, evidence)[:, :n]
-    return I2I({name: lists[name] for name in methods if name in lists})
+    return I2I({name: lists[name] for name in methods if name in lists}, depth)

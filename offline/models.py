@@ -56,7 +56,7 @@ def fit(listens: Listens, tracks: Tracks, options: Options) -> Fitted:
     als: ALSModel | None = fit_als(listens, options.als) if needs_als(options) else None
     if "i2i" in options.models:
         similar = None if als is None else als.similar(n_tracks, options.i2i.n)
-        fitted.i2i = fit_i2i(listens, tracks.artists, options.i2i, similar, options.i2i_methods)
+        fitted.i2i = fit_i2i(listens, tracks, options.i2i, similar, options.i2i_methods)
     if "users" in options.models and als is not None:
         fitted.user_ids = als.users
         fitted.user_lists = als.recommend(options.users_n, options.exclude_seen)

@@ -29,7 +29,7 @@ import numpy as np
 from offline.als import ALSParams
 from offline.errors import InputError
 from offline.evaluation import Score, cases, for_global, for_items, for_users, score, split, table
-from offline.item2item import COMPONENTS, METHODS, I2IParams
+from offline.item2item import COMPONENTS, DEFAULT_WEIGHTS, METHODS, I2IParams
 from offline.listens import Listens, LogAccount, read_listens
 from offline.models import MODELS, Fitted, Options, fit
 from offline.output import Staging, list_lines
@@ -138,8 +138,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     group.add_argument(
         "--i2i",
         choices=("auto", *METHODS),
-        default="auto",
-        help="method written: a component, their blend, or auto: the best offline (auto)",
+        default="blend",
+        help="method written: a component, their blend, or auto: the best offline (blend)",
     )
     group.add_argument("--i2i-n", type=positive_int, default=50, help="tracks per list (50)")
     group.add_argument(
@@ -161,7 +161,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="next component: transitions' worth of the average as prior (2)",
     )
     group.add_argument(
-        "--weights", type=weights, default=None, help="blend weights per component (all 1)"
+        "--weights",
+        type=weights,
+        default=None,
+        help="blend weights per component ("
+        + ",".join(f"{name}={weight:g}" for name, weight in DEFAULT_WEIGHTS.items())
+        + "); a component left out weighs 0",
     )
     group = parser.add_argument_group("per-user (ALS, also the i2i 'als' component)")
     group.add_argument("--users-n", type=positive_int, default=100, help="tracks per user (100)")
@@ -201,7 +206,7 @@ def options_from(args: argparse.Namespace) -> Options:
         window=args.window,
         decay=args.decay,
         prior=args.prior,
-        weights=args.weights or {name: 1.0 for name in COMPONENTS},
+        weights=args.weights or dict(DEFAULT_WEIGHTS),
     )
     als = ALSParams(
         factors=args.factors,
@@ -211,8 +216,8 @@ def options_from(args: argparse.Namespace) -> Options:
         seed=args.seed,
         threads=args.threads,
     )
-    methods = METHODS if args.i2i == "auto" else (args.i2i,)
-    return Options(models, args.top_n, i2i, methods, als, args.users_n, args.exclude_seen)
+    # The evaluation scores every method; the final fit makes only the one written.
+    return Options(models, args.top_n, i2i, METHODS, als, args.users_n, args.exclude_seen)
 
 
 def evaluate(listens: Listens, tracks: Tracks, options: Options, args) -> list[Score] | None:
@@ -242,7 +247,7 @@ def chosen_method(args, scores: list[Score] | None) -> str:
     if not scores:
         return "blend"
     by_name = {s.model: s for s in scores if s.model.startswith("i2i ")}
-    return max(METHODS, key=lambda m: (by_name[f"i2i {m}"].ndcg, m == "blend"))[0:]
+    return max(METHODS, key=lambda m: (by_name[f"i2i {m}"].ndcg, m == "blend"))
 
 
 def meta(
@@ -339,12 +344,18 @@ def run(args: argparse.Namespace) -> int:
     final_options = replace(options, i2i_methods=(method,))
     fitted = fit(listens, tracks, final_options)
 
+    depth = None if fitted.i2i is None else fitted.i2i.depth
     staging = Staging(args.out)
     try:
         rows = write(staging, fitted, tracks, method, final_options)
         parameters = {
             "top": {"top_n": options.top_n, "weight": "listened fraction"},
-            "i2i": {"method": method, **options.i2i.as_dict(), "als": options.als.as_dict()},
+            "i2i": {
+                "method": method,
+                **options.i2i.as_dict(),
+                "als": options.als.as_dict(),
+                "learned_artist_depth": None if depth is None else depth.as_dict(),
+            },
             "users": {
                 "users_n": options.users_n,
                 "exclude_seen": options.exclude_seen,
@@ -361,9 +372,10 @@ def run(args: argparse.Namespace) -> int:
     except BaseException:
         staging.abort()
         raise
-    print(f"botify train: i2i method {method}" if "i2i" in final_options.models else "", end="")
+    if "i2i" in final_options.models:
+        print(f"botify train: item-to-item method written: {method}")
     print(
-        f"\nbotify train: wrote {', '.join(p.name for p in written)} to {args.out}/ in "
+        f"botify train: wrote {', '.join(p.name for p in written)} to {args.out}/ in "
         f"{time.perf_counter() - started:.1f} s"
     )
     return 0
