@@ -41,14 +41,20 @@ def _add_common(parser: argparse.ArgumentParser, top: bool) -> None:
     parser.add_argument(
         "--config", default=default(str(DEFAULT_PATH)), help="simulator YAML config"
     )
-    parser.add_argument("--episodes", type=int, default=default(100), help="sessions a day")
+    parser.add_argument(
+        "--episodes", type=int, default=default(100), help="sessions a day, all processes together"
+    )
     parser.add_argument(
         "--days", type=int, default=default(None), help="days to run without asking"
     )
     parser.add_argument("--seed", type=int, default=default(42), help="random seed")
-    parser.add_argument("--recommender", choices=AGENTS, default=default("remote"))
+    parser.add_argument(
+        "--recommender", choices=AGENTS, default=default("remote"), help="who recommends (remote)"
+    )
     parser.add_argument("--url", default=default(None), help="the service's base URL (remote)")
-    parser.add_argument("--sessions-in-flight", type=int, default=default(None), help="remote")
+    parser.add_argument(
+        "--sessions-in-flight", type=int, default=default(None), help="sessions at once (remote)"
+    )
     parser.add_argument("--botify-config", default=default(None), help="botify config (inprocess)")
     parser.add_argument("--arm", default=default(None), help="experiment arm to run (inprocess)")
     parser.add_argument(
@@ -60,7 +66,10 @@ def _add_common(parser: argparse.ArgumentParser, top: bool) -> None:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m sim.run", description=__doc__.split("\n")[0])
+    prog = "botify sim" if Path(sys.argv[0]).name == "botify" else "python -m sim.run"
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Run synthetic users against a recommender."
+    )
     _add_common(parser, top=True)
     modes = parser.add_subparsers(dest="mode", required=True, metavar="{single,multi}")
     single = modes.add_parser("single", help="run in this process")
@@ -136,6 +145,7 @@ def print_summary(
 
 def run(args: argparse.Namespace) -> int:
     config = with_overrides(load_config(args.config), overrides(args))
+    # loaded here in multi mode too: a broken world is reported once, before any worker starts
     world = load_world(config.world.paths(), config.user)
     interactive = args.days is None and sys.stdin.isatty() and args.recommender != "console"
     last_day = args.days if args.days is not None else (None if interactive else 1)
@@ -148,30 +158,32 @@ def run(args: argparse.Namespace) -> int:
 
     results: list[SessionResult] = []
     stopped: BaseException | None = None
-    started, cpu_started = time.perf_counter(), time.process_time()
+    elapsed = cpu = 0.0  # over the days' sessions, not the questions between them
     try:
         day = 1
         while True:
+            started, cpu_started = time.perf_counter(), time.process_time()
             with tqdm(total=args.episodes, desc=f"day {day}", unit="session", disable=None) as bar:
                 try:
                     results += runner.run_day(day, bar.update)
                 except RunStopped as stop:
                     results += stop.results
                     stopped = stop.error
-                    break
-            if day == last_day or (last_day is None and not ask_new_day(day)):
+            elapsed += time.perf_counter() - started
+            cpu += time.process_time() - cpu_started
+            if stopped is not None or day == last_day:
+                break
+            if last_day is None and not ask_new_day(day):
                 break
             day += 1
     finally:
         runner.close()
-    elapsed = time.perf_counter() - started
-    cpu = None if args.mode == "multi" else time.process_time() - cpu_started
     results.sort(key=lambda r: (r.day, r.episode))
 
     stats = runner.stats if isinstance(runner, ProcessPool) else runner.remote_stats
     if args.out is not None:
         write_sessions(args.out, results)
-    print_summary(results, elapsed, cpu, stats)
+    print_summary(results, elapsed, None if args.mode == "multi" else cpu, stats)
     if stopped is not None and not isinstance(stopped, StopRun):
         if args.debug:
             if isinstance(stopped, WorkerFailed):

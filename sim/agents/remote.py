@@ -4,10 +4,10 @@
 answers `{"user", "track": <next>}`; `POST /last/<user>` with the same body ends the session.
 
 Many sessions are in flight at once (sim.inflight), each slot on its own keep-alive
-connection. A connection error is retried on a fresh connection with exponential backoff; when
-the retries run out the service is down and the run stops. An answer that is not a 200 with a
-track of the catalog is a bad answer: the session is cut short, the answer counted, and the run
-stops after `max_errors` of them."""
+connection. A connection error (on a fresh connection) or a 503 is retried with exponential
+backoff; when the retries run out the service is down and the run stops. An answer that is not
+a 200 with a track of the catalog is a bad answer: the session is cut short, the answer
+counted, and the run stops after `max_errors` of them."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from sim.errors import SimError
 from sim.http import Connection, ConnectionProblem, Endpoint, GarbledAnswer
 
 MAX_DELAY = 2.0
+UNAVAILABLE = 503
 
 
 class BadAnswer(Exception):
@@ -87,26 +88,32 @@ class Slot:
         self.connection = Connection(agent.endpoint, agent.options.timeout)
 
     async def _post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        """(status, body), retrying connection errors and 503s (the service is unavailable
+        for now, e.g. its Redis is: it rejected the request and changed nothing)."""
         agent, options = self.agent, self.agent.options
         attempt = 0
         while True:
             agent.stats.requests += 1
             try:
-                return await self.connection.post(path, body)
+                status, payload = await self.connection.post(path, body)
+                if status != UNAVAILABLE:
+                    return status, payload
+                problem = f"answered {status} {_clip(payload)}"
             except GarbledAnswer as error:
                 raise agent.bad_answer(f"POST {path} answered garbage ({error})") from None
             except ConnectionProblem as error:
-                if attempt >= options.retries:
-                    raise SimError(
-                        f"the service at {agent.url} is down: POST {path}: {error} "
-                        f"({attempt + 1} attempts)"
-                    ) from None
-                # an idle keep-alive connection the server has closed: retry at once
-                stale = attempt == 0 and self.connection.reused
-                delay = 0.0 if stale else min(options.backoff * 2**attempt, MAX_DELAY)
-                attempt += 1
-                agent.stats.retries += 1
-                await asyncio.sleep(delay)
+                problem = str(error)
+            if attempt >= options.retries:
+                raise SimError(
+                    f"the service at {agent.url} is down: POST {path}: {problem} "
+                    f"({attempt + 1} attempts)"
+                )
+            # an idle keep-alive connection the server has closed: retry at once
+            stale = attempt == 0 and self.connection.reused and problem.startswith("connection")
+            delay = 0.0 if stale else min(options.backoff * 2**attempt, MAX_DELAY)
+            attempt += 1
+            agent.stats.retries += 1
+            await asyncio.sleep(delay)
 
     async def recommend(
         self, observation: dict[str, int], reward: float, info: dict[str, Any]

@@ -18,7 +18,7 @@ class Behaviour:
     n_tracks: int
     # what /next answers: "ok", "500", "garbage", "outside", "not-http", "close" (drop the
     # connection), "close-once" (drop it for one request only), "die" (stop listening and drop
-    # every connection: the service is gone)
+    # every connection: the service is gone), "503" (unavailable), "503-once" (for one request)
     mode: str = "ok"
     # answer normally until this many /next requests, then switch to `mode`
     after: int = 0
@@ -100,6 +100,8 @@ class StubService:
                     answer["track"] = (user * 7919 + body["track"] * 31) % b.n_tracks
                 if mode == "500":
                     status, answer = 500, {"message": "boom"}
+                elif mode == "503" or (mode == "503-once" and b.nexts == b.after + 1):
+                    status, answer = 503, {"message": "redis is down"}
                 elif mode == "outside":
                     answer["track"] = b.n_tracks + 5
                 payload = b"{not json" if mode == "garbage" else json.dumps(answer).encode()

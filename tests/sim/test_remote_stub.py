@@ -101,11 +101,20 @@ def test_a_few_bad_answers_are_reported_at_the_end(tmp_path, world_dir, capsys):
     assert captured.err.startswith(f"sim: {bad} bad answers from the service; first: POST /next/")
 
 
-def test_dropped_connection_is_retried(quick_config, capsys):
-    with StubService(Behaviour(SMALL.tracks, mode="close-once", after=50)) as stub:
+@pytest.mark.parametrize("mode", ["close-once", "503-once"])
+def test_a_dropped_connection_or_a_503_is_retried(quick_config, capsys, mode):
+    with StubService(Behaviour(SMALL.tracks, mode=mode, after=50)) as stub:
         assert run_remote(quick_config, stub.url) == 0
     out = capsys.readouterr().out
-    assert "| 1 | 120 |" in out and " 0 retries" not in out and "0 bad answers" in out
+    assert "| 1 | 120 |" in out and " 1 retries" in out and " 0 bad answers" in out
+
+
+def test_a_service_answering_503_is_down(quick_config, capsys):
+    with StubService(Behaviour(SMALL.tracks, mode="503", after=10)) as stub:
+        assert run_remote(quick_config, stub.url) == 1
+    err = capsys.readouterr().err
+    assert "is down: POST /next/" in err and 'answered 503 \'{"message": "redis is down"}\'' in err
+    assert "(3 attempts)" in err and err.count("\n") == 1
 
 
 def test_service_down_from_the_start(quick_config, capsys):
