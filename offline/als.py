@@ -42,32 +42,38 @@ class ALSModel:
     matrix: sp.csr_matrix  # users x items, listened time
     model: object  # implicit's AlternatingLeastSquares
 
-    def recommend(self, n: int, exclude_seen: bool = False) -> np.ndarray:
-        """(users, n) dense track indices, best first."""
+    def recommend(
+        self, n: int, exclude_seen: bool = False, only: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(user ids, (users, n) dense track indices, best first), for every user or for the
+        users of `only` that the model knows."""
+        rows = np.arange(len(self.users))
+        if only is not None:
+            rows = rows[np.isin(self.users, only)]
         n = min(n, len(self.items))
         with threadpool_limits(1, "blas"):
             ids, _ = self.model.recommend(
-                np.arange(len(self.users)),
-                self.matrix,
-                N=n,
-                filter_already_liked_items=exclude_seen,
+                rows, self.matrix[rows], N=n, filter_already_liked_items=exclude_seen
             )
-        return self._to_tracks(ids)
+        return self.users[rows], self._to_tracks(ids)
 
-    def similar(self, n_tracks: int, n: int) -> np.ndarray:
+    def similar(self, n_tracks: int, n: int, only: np.ndarray | None = None) -> np.ndarray:
         """(n_tracks, n) each track's nearest tracks by factor cosine; -1 rows for tracks
-        without factors."""
+        without factors (and, with `only`, for tracks not in it)."""
         out = np.full((n_tracks, n), PAD, dtype=np.int64)
-        if len(self.items) < 2:
+        columns = np.arange(len(self.items))
+        if only is not None:
+            columns = columns[np.isin(self.items, only)]
+        if len(self.items) < 2 or not len(columns):
             return out
         count = min(n + 1, len(self.items))
         with threadpool_limits(1, "blas"):
-            ids, scores = self.model.similar_items(np.arange(len(self.items)), N=count)
+            ids, scores = self.model.similar_items(columns, N=count)
         similar = self._to_tracks(ids)
         # Not the track itself, and nothing without a positive similarity.
-        similar[(similar == self.items[:, None]) | ~(scores > 0)] = PAD
-        similar = drop_items(similar, np.zeros(n_tracks + 1, dtype=bool))[:, :n]
-        out[self.items, : similar.shape[1]] = similar
+        similar[(similar == self.items[columns][:, None]) | ~(scores > 0)] = PAD
+        similar = drop_items(similar, np.zeros(n_tracks, dtype=bool))[:, :n]
+        out[self.items[columns], : similar.shape[1]] = similar
         return out
 
     def _to_tracks(self, ids: np.ndarray) -> np.ndarray:

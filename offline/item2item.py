@@ -15,9 +15,10 @@ Four components, each a ranked list per track, and their blend:
   track gets a list, even one nobody played.
 - `blend`: weighted reciprocal rank fusion of the components; a pair whose `next` evidence is
   below half the average transition (repeatedly skipped) is vetoed from the blend. The default
-  weights favour `catalog` (4 to 1 each for the others): on the simulator's cold-start logs that
-  blend played best online, while the offline evaluation, whose held-out listens are what the
-  logging recommender chose to play, prefers the evidence components (offline/TRAINING.md).
+  weights favour `catalog` (4 to 1 for `next` and `session`, 0 for `als`): on the simulator's
+  cold-start logs that blend played best online and `als` added nothing there, while the
+  offline evaluation, whose held-out listens are what the logging recommender chose to play,
+  prefers the evidence components (offline/TRAINING.md).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from offline.tracks import Tracks
 
 COMPONENTS = ("next", "session", "als", "catalog")
 METHODS = (*COMPONENTS, "blend")
-DEFAULT_WEIGHTS = {"next": 1.0, "session": 1.0, "als": 1.0, "catalog": 4.0}
+DEFAULT_WEIGHTS = {"next": 1.0, "session": 1.0, "als": 0.0, "catalog": 4.0}
 
 
 @dataclass(frozen=True)
@@ -82,11 +83,18 @@ def next_evidence(listens: Listens, n_tracks: int, prior: float) -> NextEvidence
     return NextEvidence(matrix, average)
 
 
-def next_lists(evidence: NextEvidence, n: int) -> np.ndarray:
-    return top_k_rows(evidence.lift, n, exclude_diagonal=True)
+def next_lists(evidence: NextEvidence, n: int, only: np.ndarray | None = None) -> np.ndarray:
+    return top_k_rows(evidence.lift, n, exclude_diagonal=True, only=only)
 
 
-def session_lists(listens: Listens, n_tracks: int, n: int, window: int, decay: float) -> np.ndarray:
+def session_lists(
+    listens: Listens,
+    n_tracks: int,
+    n: int,
+    window: int,
+    decay: float,
+    only: np.ndarray | None = None,
+) -> np.ndarray:
     rows, cols, weights = [], [], []
     session, track, time = listens.session, listens.track, listens.time.astype(np.float64)
     for gap in range(1, window + 1):
@@ -105,8 +113,7 @@ def session_lists(listens: Listens, n_tracks: int, n: int, window: int, decay: f
         (np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))),
         shape=(n_tracks, n_tracks),
     )
-    matrix.sum_duplicates()
-    return top_k_rows(matrix, n, exclude_diagonal=True)
+    return top_k_rows(matrix, n, exclude_diagonal=True, only=only)
 
 
 def veto(lists: np.ndarray, evidence: NextEvidence) -> np.ndarray:
@@ -141,8 +148,10 @@ def fit_i2i(
     params: I2IParams,
     als_similar: np.ndarray | None,
     methods: tuple[str, ...] = METHODS,
+    only: np.ndarray | None = None,
 ) -> I2I:
-    """The lists of the methods asked for (`blend` needs the components its weights name)."""
+    """The lists of the methods asked for (`blend` needs the components its weights name); with
+    `only` (dense track indices), the other tracks' lists may be left empty."""
     n_tracks, n = len(tracks), params.n
     wanted = set(methods)
     if "blend" in wanted:
@@ -150,9 +159,9 @@ def fit_i2i(
     lists: dict[str, np.ndarray] = {}
     evidence = next_evidence(listens, n_tracks, params.prior)
     if "next" in wanted:
-        lists["next"] = next_lists(evidence, n)
+        lists["next"] = next_lists(evidence, n, only)
     if "session" in wanted:
-        lists["session"] = session_lists(listens, n_tracks, n, params.window, params.decay)
+        lists["session"] = session_lists(listens, n_tracks, n, params.window, params.decay, only)
     if "als" in wanted:
         if als_similar is None:
             raise ValueError("the als component needs the ALS model")

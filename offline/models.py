@@ -40,24 +40,40 @@ class Fitted:
     user_lists: np.ndarray | None = None  # (users, users_n) dense indices
 
 
-def needs_als(options: Options) -> bool:
-    i2i_als = "i2i" in options.models and (
+def needs_als_similar(options: Options) -> bool:
+    return "i2i" in options.models and (
         "als" in options.i2i_methods
-        or ("blend" in options.i2i_methods and options.i2i.weights.get("als"))
+        or ("blend" in options.i2i_methods and bool(options.i2i.weights.get("als")))
     )
-    return "users" in options.models or bool(i2i_als)
 
 
-def fit(listens: Listens, tracks: Tracks, options: Options) -> Fitted:
+def needs_als(options: Options) -> bool:
+    return "users" in options.models or needs_als_similar(options)
+
+
+def fit(
+    listens: Listens,
+    tracks: Tracks,
+    options: Options,
+    only_tracks: np.ndarray | None = None,
+    only_users: np.ndarray | None = None,
+) -> Fitted:
+    """The models; with `only_tracks` (dense indices) and `only_users` (ids), the lists of
+    other tracks and users may be left out: the evaluation needs those of its cases alone."""
     n_tracks = len(tracks)
     fitted = Fitted()
     fitted.top = top_tracks(listens, n_tracks, options.top_n)
     fitted.top_by_plays = top_by_plays(listens, n_tracks, options.top_n)
     als: ALSModel | None = fit_als(listens, options.als) if needs_als(options) else None
     if "i2i" in options.models:
-        similar = None if als is None else als.similar(n_tracks, options.i2i.n)
-        fitted.i2i = fit_i2i(listens, tracks, options.i2i, similar, options.i2i_methods)
+        similar = None
+        if als is not None and needs_als_similar(options):
+            similar = als.similar(n_tracks, options.i2i.n, only_tracks)
+        fitted.i2i = fit_i2i(
+            listens, tracks, options.i2i, similar, options.i2i_methods, only_tracks
+        )
     if "users" in options.models and als is not None:
-        fitted.user_ids = als.users
-        fitted.user_lists = als.recommend(options.users_n, options.exclude_seen)
+        fitted.user_ids, fitted.user_lists = als.recommend(
+            options.users_n, options.exclude_seen, only_users
+        )
     return fitted

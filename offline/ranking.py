@@ -12,23 +12,39 @@ import scipy.sparse as sp
 PAD = -1
 
 
-def top_k_rows(scores: sp.csr_matrix, k: int, exclude_diagonal: bool = False) -> np.ndarray:
+def top_k_rows(
+    scores: sp.csr_matrix,
+    k: int,
+    exclude_diagonal: bool = False,
+    only: np.ndarray | None = None,
+) -> np.ndarray:
     """Each row's k columns of highest score (ties: lower column first), only among stored
-    entries with a positive score; shape (rows, k), padded with -1."""
+    entries with a positive score; shape (rows, k), padded with -1. With `only` (row indices),
+    the other rows are left empty, and cost nothing."""
     scores = scores.tocsr()
-    rows = np.repeat(np.arange(scores.shape[0]), np.diff(scores.indptr))
-    cols, values = scores.indices.astype(np.int64), scores.data
+    scores.sum_duplicates()  # also sorts each row's columns, which the stable sort keeps
+    n_rows = scores.shape[0]
+    row_ids = np.arange(n_rows) if only is None else np.asarray(only, dtype=np.int64)
+    part = scores if only is None else scores[row_ids]
+    rows = np.repeat(np.arange(part.shape[0]), np.diff(part.indptr))
+    cols, values = part.indices.astype(np.int64), part.data.astype(np.float64)
     keep = values > 0
     if exclude_diagonal:
-        keep &= rows != cols
+        keep &= row_ids[rows] != cols
     rows, cols, values = rows[keep], cols[keep], values[keep]
-    order = np.lexsort((cols, -values, rows))
+    out = np.full((n_rows, k), PAD, dtype=np.int64)
+    if not len(values):
+        return out
+    # One stable sort on row + (how far below the row's best score): rows stay grouped, each
+    # row's best first, equal scores in column order.
+    best = np.zeros(part.shape[0])
+    np.maximum.at(best, rows, values)
+    order = np.argsort(rows + (1.0 - values / (best[rows] * 1.000001)), kind="stable")
     rows, cols = rows[order], cols[order]
-    starts = np.searchsorted(rows, np.arange(scores.shape[0]))
+    starts = np.searchsorted(rows, np.arange(part.shape[0]))
     rank = np.arange(len(rows)) - starts[rows]
     keep = rank < k
-    out = np.full((scores.shape[0], k), PAD, dtype=np.int64)
-    out[rows[keep], rank[keep]] = cols[keep]
+    out[row_ids[rows[keep]], rank[keep]] = cols[keep]
     return out
 
 

@@ -130,6 +130,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="a held-out listen counts when at least this fraction was listened (0.5)",
     )
     group.add_argument("--k", type=positive_int, default=10, help="list length scored (10)")
+    group.add_argument(
+        "--max-cases",
+        type=positive_int,
+        default=20_000,
+        help="score a seeded sample of this many held-out cases at most (20000)",
+    )
     group = parser.add_argument_group("top tracks")
     group.add_argument(
         "--top-n", type=positive_int, default=1000, help="tracks in the chart (1000)"
@@ -223,10 +229,10 @@ def options_from(args: argparse.Namespace) -> Options:
 def evaluate(listens: Listens, tracks: Tracks, options: Options, args) -> list[Score] | None:
     """Each model trained on the sessions before the holdout, scored on the holdout."""
     train, test = split(listens, args.holdout)
-    held = cases(test, args.relevant)
+    held = cases(test, args.relevant, args.max_cases, args.seed)
     if not len(train) or not len(held):
         return None
-    fitted = fit(train, tracks, options)
+    fitted = fit(train, tracks, options, np.unique(held.anchor), np.unique(held.user))
     k = args.k
     scores = [score(BASELINE, for_global(fitted.top_by_plays, len(held), k), held.target, k)]
     if "top" in options.models:
@@ -327,11 +333,18 @@ def data_section(out: Path, tracks: Tracks, models: tuple[str, ...]) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    phases: dict[str, float] = {}
+
+    def lap(name: str) -> None:
+        phases[name] = time.perf_counter() - started - sum(phases.values())
+
     options = options_from(args)
     tracks = load_tracks(args.catalog)
     listens, account = read_listens(args.logs, tracks, args.max_bad_lines, args.max_unknown_tracks)
     print(f"botify train: {account.summary()}")
+    lap("reading")
     scores = evaluate(listens, tracks, options, args) if args.holdout > 0 else None
+    lap("evaluation")
     if scores is not None:
         print(
             f"\nOffline evaluation: last {args.holdout:.0%} of sessions held out, listens of "
@@ -343,7 +356,7 @@ def run(args: argparse.Namespace) -> int:
     method = chosen_method(args, scores)
     final_options = replace(options, i2i_methods=(method,))
     fitted = fit(listens, tracks, final_options)
-
+    lap("training")
     depth = None if fitted.i2i is None else fitted.i2i.depth
     staging = Staging(args.out)
     try:
@@ -372,11 +385,13 @@ def run(args: argparse.Namespace) -> int:
     except BaseException:
         staging.abort()
         raise
+    lap("writing")
     if "i2i" in final_options.models:
         print(f"botify train: item-to-item method written: {method}")
+    took = ", ".join(f"{name} {seconds:.1f}" for name, seconds in phases.items())
     print(
         f"botify train: wrote {', '.join(p.name for p in written)} to {args.out}/ in "
-        f"{time.perf_counter() - started:.1f} s"
+        f"{time.perf_counter() - started:.1f} s ({took})"
     )
     return 0
 

@@ -85,15 +85,21 @@ def two_taste_sessions():
 def test_als_users_get_their_own_taste_and_tracks_their_own_neighbours(tmp_path):
     tracks, listens, _ = listens_of(tmp_path, two_taste_sessions(), SOLO)
     model = fit_als(listens, ALSParams(factors=2, iterations=20, regularization=0.01))
-    lists = model.recommend(5)
-    for user, row in zip(model.users.tolist(), lists, strict=True):
+    users, lists = model.recommend(5)
+    assert users.tolist() == list(range(20))
+    for user, row in zip(users.tolist(), lists, strict=True):
         expected = set(range(5)) if user < 10 else set(range(5, 10))
         assert set(ids(tracks, row)) == expected, user
+    # The evaluation asks for some users only; unknown ones are left out.
+    users, some = model.recommend(5, only=np.array([3, 15, 99]))
+    assert users.tolist() == [3, 15] and (some == lists[[3, 15]]).all()
     similar = model.similar(len(tracks), 4)
     assert set(ids(tracks, similar[0])) == {1, 2, 3, 4}
     assert set(ids(tracks, similar[7])) == {5, 6, 8, 9}
     # Never played: no factors, no list.
     assert ids(tracks, similar[11]) == []
+    some = model.similar(len(tracks), 4, only=np.array([7, 11]))
+    assert (some[7] == similar[7]).all() and (some[[0, 11]] == PAD).all()
 
 
 # Artist 0: tracks 0..5, artist 1: 6..8, artist 2: 9..10 (all genre 0); artist 3: 11 (genre 1).
