@@ -1,12 +1,13 @@
 """Benchmark of `botify train`: a million events, all three models trained and written.
 
-    .venv/bin/python bench/train.py [--events 1000000] [--runs 3] [--out bench/out/train]
+    .venv/bin/python bench/train.py [--events 1000000] [--runs 3] [--no-eval] [--out DIR]
 
 Generates (once, then reuses) a catalog of 50,000 tracks by 11,000 artists and a log of about
 `--events` events in botify's format, spread over two replica folders with rotated files, then
 runs `botify train` on it in a fresh process `--runs` times (with its offline evaluation, which
-trains every model a second time on the held-out split). Prints each run's wall time and peak
-RSS (the child's maxrss), and their medians.
+trains every model a second time on the split; `--no-eval` skips it). Prints each run's wall
+time (with the command's own split into reading, evaluation, training, writing) and peak RSS
+(the child's own maxrss, from wait4), then the median time and the largest peak.
 
 The log has the shape that matters for the cost: sessions of a user listening mostly around one
 of their favourite artists with random detours, as a StickyArtist -> Random chain serves them,
@@ -106,10 +107,10 @@ def generate(folder: Path, n_events: int, seed: int = 0) -> tuple[Path, Path]:
     return catalog, logs
 
 
-def run_once(catalog: Path, logs: Path, out: Path) -> tuple[float, float, str]:
+def run_once(catalog: Path, logs: Path, out: Path, extra: list[str]) -> tuple[float, float, str]:
     """Wall seconds and peak RSS (MB) of one `botify train` in a fresh process."""
     command = [sys.executable, "-m", "botify", "train", str(logs), "--catalog", str(catalog)]
-    command += ["--out", str(out)]
+    command += ["--out", str(out), *extra]
     started = time.perf_counter()
     with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(command, cwd=ROOT, stdout=stdout, stderr=stderr)
@@ -129,6 +130,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "train")
+    parser.add_argument("--no-eval", action="store_true", help="train and write only (--holdout 0)")
     args = parser.parse_args()
     started = time.perf_counter()
     catalog, logs = generate(args.out / "input", args.events)
@@ -136,13 +138,16 @@ def main() -> int:
     print(f"log: {logs} ({size / 1e6:.0f} MB), ready in {time.perf_counter() - started:.1f} s")
     times, peaks = [], []
     for run in range(args.runs):
-        seconds, peak, stdout = run_once(catalog, logs, args.out / "model")
+        extra = ["--holdout", "0"] if args.no_eval else []
+        seconds, peak, stdout = run_once(catalog, logs, args.out / "model", extra)
         times.append(seconds)
         peaks.append(peak)
         if run == 0:
             print(stdout.strip())
+        elif stdout.strip():
+            print(stdout.strip().splitlines()[-1])
         print(f"run {run + 1}: {seconds:.1f} s wall, peak RSS {peak:,.0f} MB")
-    print(f"median: {statistics.median(times):.1f} s wall, peak RSS {max(peaks):,.0f} MB")
+    print(f"median: {statistics.median(times):.1f} s wall, largest peak RSS {max(peaks):,.0f} MB")
     return 0
 
 
