@@ -7,6 +7,7 @@ botify's config.json)."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -111,8 +112,6 @@ RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
 
 def _allowed_types(annotation: Any) -> tuple[type, ...]:
     """The runtime types a field accepts: int also where float is expected, never bool."""
-    if isinstance(annotation, str):
-        annotation = eval(annotation, vars(typing) | {"str": str, "int": int, "float": float})
     if isinstance(annotation, types.UnionType):
         options = typing.get_args(annotation)
     else:
@@ -137,14 +136,15 @@ def _section(source: str, name: str, cls: type, raw: Any) -> Any:
         raw = {}
     if not isinstance(raw, dict):
         raise SimError(f"{source}: {name} must be a mapping of keys to values")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
     values = {}
     for key, value in raw.items():
-        if key not in fields:
-            known = ", ".join(fields)
+        if key not in hints:
+            known = ", ".join(hints)
             raise SimError(f"{source}: unknown key {name}.{key} (known: {known})")
-        allowed = _allowed_types(fields[key].type)
-        if isinstance(value, bool) or not isinstance(value, allowed):
+        allowed = _allowed_types(hints[key])
+        wrong_type = isinstance(value, bool) or not isinstance(value, allowed)
+        if wrong_type or (isinstance(value, float) and not math.isfinite(value)):
             raise SimError(f"{source}: {name}.{key} must be {_type_name(allowed)}, not {value!r}")
         check = RANGES.get(f"{name}.{key}")
         if check and not check[0](value):

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sim.agents.base import Agent
 from sim.catalog import World
 from sim.config import SimConfig
+
+if TYPE_CHECKING:
+    from sim.agents.remote import RemoteAgent
 
 # the course's agents, then reference baselines for calibration
 AGENTS = ("remote", "dummy", "console", "oracle", "inprocess", "toppop", "sticky")
 
 
-def make_agent(name: str, world: World, config: SimConfig, seed: int):
+def make_agent(name: str, world: World, config: SimConfig, seed: int) -> Agent | RemoteAgent:
     """An Agent, or for "remote" a RemoteAgent (which runs sessions in flight)."""
     if name == "remote":
         from sim.agents.remote import RemoteAgent

@@ -37,6 +37,7 @@ from .conftest import SEED, SMALL, write_sim_config
         ),
         ("world: {dir: d}\nuser: {session_budget: 0}\n", "user.session_budget must be at least 1"),
         ("world: {dir: d}\nuser: {consume_bias: 1e}\n", "user.consume_bias must be a number"),
+        ("world: {dir: d}\nuser: {consume_bias: .nan}\n", "user.consume_bias must be a number"),
         ("world: {dir: d}\nremote: {url: 'ftp://x'}\n", "remote.url must be an http:// URL"),
         ("world: {dir: d}\nremote: {sessions_in_flight: 0}\n", "must be at least 1"),
         ("user: {session_budget: 3}\n", "world.dir is missing"),
