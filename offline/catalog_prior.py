@@ -34,7 +34,9 @@ class ArtistDepth:
     genre_listens: int
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        rounded = [round(mean, 4) for mean in self.repeat_means]
+        genre_mean = None if self.genre_mean is None else round(self.genre_mean, 4)
+        return {**self.__dict__, "repeat_means": rounded, "genre_mean": genre_mean}
 
 
 def plays_so_far(session: np.ndarray, artist: np.ndarray) -> np.ndarray:
