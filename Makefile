@@ -17,6 +17,9 @@ install: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+experiment: $(STAMP)
+	$(BIN)/botify experiment
+
 lint: $(STAMP)
 	$(BIN)/ruff check botify sim offline tests bench
 	$(BIN)/ruff format --check botify sim offline tests bench

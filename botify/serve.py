@@ -31,8 +31,13 @@ def _flush_event_log(server, worker) -> None:
 
 
 class BotifyApplication(BaseApplication):
-    def __init__(self, config: Config, options: dict):
+    """Workers read the config file when they start, so `kill -HUP <master>` (gunicorn's
+    graceful reload) switches the service to an edited config.json (new experiments or chains)
+    without dropping a request."""
+
+    def __init__(self, config: Config, options: dict, overrides: dict | None = None):
         self.botify_config = config
+        self.overrides = overrides or {}
         self.options = options
         super().__init__()
 
@@ -44,7 +49,10 @@ class BotifyApplication(BaseApplication):
     def load(self):
         from botify.app import create_app
 
-        return create_app(self.botify_config)
+        config = self.botify_config
+        if config.source is not None:
+            config = load_config(config.source).with_overrides(**self.overrides)
+        return create_app(config)
 
 
 def gunicorn_options(args) -> dict:
@@ -100,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:
         config = load_config(args.config)
+        overrides: dict = {}
         embedded = None
         if args.embedded_redis or config["redis_url"] is None:
             port = config["embedded_redis_port"]
@@ -108,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"cannot start the embedded Redis: {DEFAULT_HOST}:{port} is in use (another "
                     "botify serve?); stop it or set embedded_redis_port"
                 )
-            config = config.with_overrides(redis_url=None)
+            overrides["redis_url"] = None
+            config = config.with_overrides(**overrides)
             embedded = RedisServer(port=port).start()
             print(f"botify serve: embedded Redis at {embedded.url}", file=sys.stderr)
     except (ConfigError, RuntimeError) as problem:
@@ -131,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
 
         build_experiments(config, DataView(None))
         print(f"botify serve: listening on http://{args.host}:{args.port}", file=sys.stderr)
-        BotifyApplication(config, gunicorn_options(args)).run()
+        BotifyApplication(config, gunicorn_options(args), overrides).run()
     except (ConfigError, DataError) as problem:
         print(f"botify serve: {problem}", file=sys.stderr)
         return 1

@@ -174,3 +174,36 @@ def test_redis_outage_is_503_fast_and_the_service_recovers(tmp_path, start_servi
     service.stop()
     events = [json.loads(line) for line in read_log_lines(tmp_path / "log")]
     assert len(events) == 11  # only the accepted requests
+
+
+def test_hup_reloads_the_config_without_a_restart(tmp_path, redis_url, start_service, load_data):
+    import os
+    import signal
+    import time
+
+    data = small_dataset(tmp_path / "data")
+
+    def config(experiment: str):
+        return write_config(
+            tmp_path,
+            redis_url=redis_url,
+            data=data,
+            log_dir=str(tmp_path / "log"),
+            experiments=[{"name": experiment, "arms": {"C": ["sticky_artist"]}}],
+        )
+
+    load_data(config("DAY1"))
+    service = start_service(config("DAY1"), workers=2)
+    assert requests.get(f"{service.url}/experiments").json()["routing"] == "DAY1"
+    config("DAY2")
+    os.kill(service.process.pid, signal.SIGHUP)
+    for _ in range(100):
+        if all(
+            requests.get(f"{service.url}/experiments").json()["routing"] == "DAY2" for _ in range(4)
+        ):
+            break
+        time.sleep(0.1)
+    answer = requests.post(f"{service.url}/next/1", json={"track": 1, "time": 1.0})
+    assert answer.status_code == 200
+    assert requests.get(f"{service.url}/experiments").json()["routing"] == "DAY2"
+    assert service.process.poll() is None  # the same master, still serving
