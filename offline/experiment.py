@@ -244,7 +244,8 @@ def summary(run: Path, routing: str, size: Size, seed: int, seconds: float) -> s
         lines.append(
             f"| {row['treatment']} | {row['metric']} | {float(row['control_mean']):.4g} | "
             f"{float(row['treatment_mean']):.4g} | {float(row['effect']):+.2f} | "
-            f"[{float(row['lower']):+.2f}, {float(row['upper']):+.2f}] | {row['significant_holm']} |"
+            f"[{float(row['lower']):+.2f}, {float(row['upper']):+.2f}] | "
+            f"{row['significant_holm']} |"
         )
     lines += [
         "",
