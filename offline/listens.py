@@ -1,11 +1,12 @@
 """Botify's event logs as listening sessions: what each user listened to, in order, for how long.
 
-Files and folders are found as the A/B report finds them (offline.logfiles: rotated backups,
-one folder per replica). Events are ordered per user by timestamp (ties: reading order) and a
-session ends at its `last` event, as the report's sessions do; the events after a user's final
-`last` (the log was cut while they listened) are a session too, counted as incomplete: their
-listens are real. An event's `track` is the track the user just listened to and `time` the
-fraction of it listened; a session's tracks in order are its listens.
+Files and folders are found and read as the A/B report finds and reads them (offline.logfiles:
+rotated backups, one folder per replica; offline.reading: bad lines counted, a cut final line
+apart), with the fields training needs (FIELDS). Events are ordered per user by timestamp (ties:
+reading order) and a session ends at its `last` event, as the report's sessions do; the events after
+a user's final `last` (the log was cut while they listened) are a session too, counted as
+incomplete: their listens are real. An event's `track` is the track the user just listened to and
+`time` the fraction of it listened; a session's tracks in order are its listens.
 
 What is left out, counted, and reported (in the command's output and every meta.json):
 - lines that are not a usable event (above --max-bad-lines of all lines: an error);
@@ -23,9 +24,19 @@ import numpy as np
 import polars as pl
 
 from offline.errors import InputError
-from offline.eventfile import MAX_EXAMPLES, read_event_file
 from offline.logfiles import find_log_files
+from offline.reading import read_log
 from offline.tracks import Tracks
+
+# The fields of an event that training uses; `latency` and `experiments` are not required.
+FIELDS = {
+    "message": pl.String,
+    "timestamp": pl.Int64,
+    "user": pl.Int64,
+    "track": pl.Int64,
+    "time": pl.Float64,
+}
+MAX_EXAMPLES = 3
 
 
 @dataclass
@@ -110,17 +121,15 @@ class LogAccount:
 def read_events(paths: list[str], max_bad_lines: float) -> tuple[pl.DataFrame, LogAccount]:
     """All usable events of the files with `seq` (reading order), and the account so far."""
     files = find_log_files(paths)
-    account = LogAccount(files=[str(f) for f in files])
-    frames = []
-    for path in files:
-        read = read_event_file(path)
-        account.lines += read.lines
-        account.bad_lines += read.bad
-        account.bad_examples += read.bad_examples[: MAX_EXAMPLES - len(account.bad_examples)]
-        if read.cut_final_line:
-            account.cut_final_lines.append(str(path))
-        frames.append(read.events.drop("line"))
-    events = pl.concat(frames).with_row_index("seq") if frames else pl.DataFrame()
+    log = read_log(files, FIELDS)
+    account = LogAccount(
+        files=[str(f) for f in files],
+        lines=log.lines,
+        bad_lines=log.bad,
+        bad_examples=[f"{b.file}:{b.line}" for b in log.bad_examples[:MAX_EXAMPLES]],
+        cut_final_lines=[str(f) for f in log.truncated],
+    )
+    events = log.events
     if account.lines and account.bad_lines / account.lines > max_bad_lines:
         raise InputError(
             f"{account.bad_lines:,} of {account.lines:,} log lines "

@@ -7,9 +7,11 @@ that the exact lines at fault are counted and named while the rest of the file i
 What counts as a line: blank lines are ignored (the service never writes one). A final line that
 has no newline and does not parse is a write cut off by copying a live log: it is reported on its
 own and not counted against the bad-line limit. Every other line must be a JSON object with the
-fields the report uses: `message` ("next" or "last"), `timestamp` and `user` (integers), `time`
-and `latency` (finite numbers) and `experiments` (an object). Other fields (`track`,
-`recommendation`, `recommender`, ...) are not needed and not checked.
+fields its reader asks for (`schema`), each of its type: a float field must be a finite number,
+`message` "next" or "last", and `experiments` (read as its JSON text) an object. Other fields are
+not needed and not checked. The A/B report's fields (SCHEMA, the default) are `message`,
+`timestamp` and `user` (integers), `time`, `latency` and `experiments`; training asks for
+`track` instead of `latency` and `experiments` (offline.listens).
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ import polars as pl
 
 from offline.errors import InputError
 
-SCHEMA = {
+Schema = dict[str, pl.DataType]
+
+# The A/B report's fields.
+SCHEMA: Schema = {
     "message": pl.String,
     "timestamp": pl.Int64,
     "user": pl.Int64,
@@ -51,14 +56,14 @@ class BadLine:
 class Log:
     """The usable events of a set of files, and an account of what was not usable."""
 
-    # message, timestamp, user, time, latency, experiments (JSON text), seq (reading order)
+    # seq (reading order) and the schema's columns (`experiments` as its JSON text)
     events: pl.DataFrame
     files: list[Path]
     lines: int  # lines expected to hold an event: blank lines and cut final lines excluded
     bad: int
     bad_examples: list[BadLine] = field(default_factory=list)
     truncated: list[Path] = field(default_factory=list)
-    # the decoded `experiments` objects, by their JSON text
+    # the decoded `experiments` objects, by their JSON text (when the schema reads them)
     experiment_objects: dict[str, dict] = field(default_factory=dict)
 
     @property
@@ -75,10 +80,10 @@ class Log:
         return dict(sorted(names.items()))
 
 
-def parse_ndjson(data: bytes) -> pl.DataFrame | None:
+def parse_ndjson(data: bytes, schema: Schema) -> pl.DataFrame | None:
     """The rows polars reads from `data`, or None when a line is not JSON at all."""
     try:
-        return pl.read_ndjson(data, schema=SCHEMA, ignore_errors=True)
+        return pl.read_ndjson(data, schema=schema, ignore_errors=True)
     except pl.exceptions.PolarsError:
         return None
 
@@ -96,7 +101,9 @@ def json_error(line: bytes) -> str | None:
     return None if isinstance(value, dict) else "not a JSON object"
 
 
-def parse_line_by_line(lines: list[bytes], numbers: list[int]) -> tuple[list[pl.DataFrame], list]:
+def parse_line_by_line(
+    lines: list[bytes], numbers: list[int], schema: Schema
+) -> tuple[list[pl.DataFrame], list]:
     """Rows of a few non-blank lines that polars rejected together, and (line number, reason)
     for each line that is not JSON."""
     bad = []
@@ -108,13 +115,13 @@ def parse_line_by_line(lines: list[bytes], numbers: list[int]) -> tuple[list[pl.
         else:
             keep_lines.append(line)
             keep_numbers.append(number)
-    frame = parse_ndjson(b"\n".join(keep_lines)) if keep_lines else None
+    frame = parse_ndjson(b"\n".join(keep_lines), schema) if keep_lines else None
     if frame is not None and frame.height == len(keep_lines):
         return [frame.with_columns(line=pl.Series(keep_numbers, dtype=pl.Int64))], bad
     # Python's parser and polars' disagree on some line: let polars judge each line alone.
     frames = []
     for line, number in zip(keep_lines, keep_numbers, strict=True):
-        one = parse_ndjson(line)
+        one = parse_ndjson(line, schema)
         if one is not None and one.height == 1:
             frames.append(one.with_columns(line=pl.lit(number, dtype=pl.Int64)))
         else:
@@ -142,7 +149,7 @@ def filled_lines(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.flatnonzero(filled) + 1, starts[filled], ends[filled]
 
 
-def parse_slowly(data: bytes) -> tuple[pl.DataFrame, list, int]:
+def parse_slowly(data: bytes, schema: Schema) -> tuple[pl.DataFrame, list, int]:
     """Rows, (line number, reason) of unparseable lines and the number of non-blank lines, for
     data that polars could not read in one piece. The lines are split into SPLIT parts, each
     read by polars; a part that polars rejects is split again, down to LINE_BY_LINE lines that
@@ -154,7 +161,7 @@ def parse_slowly(data: bytes) -> tuple[pl.DataFrame, list, int]:
     def parse_range(begin: int, stop: int, whole_failed: bool) -> None:
         if not whole_failed:
             # Blank lines between are skipped by polars as they are in `numbers`.
-            frame = parse_ndjson(data[starts[begin] : ends[stop - 1]])
+            frame = parse_ndjson(data[starts[begin] : ends[stop - 1]], schema)
             if frame is not None and frame.height == stop - begin:
                 line = pl.Series(numbers[begin:stop], dtype=pl.Int64)
                 frames.append(frame.with_columns(line=line))
@@ -162,7 +169,9 @@ def parse_slowly(data: bytes) -> tuple[pl.DataFrame, list, int]:
         if stop - begin <= LINE_BY_LINE:
             bounds = zip(starts[begin:stop].tolist(), ends[begin:stop].tolist(), strict=True)
             lines = [data[s:e] for s, e in bounds]
-            chunk_frames, chunk_bad = parse_line_by_line(lines, numbers[begin:stop].tolist())
+            chunk_frames, chunk_bad = parse_line_by_line(
+                lines, numbers[begin:stop].tolist(), schema
+            )
             frames.extend(chunk_frames)
             bad.extend(chunk_bad)
             return
@@ -172,15 +181,15 @@ def parse_slowly(data: bytes) -> tuple[pl.DataFrame, list, int]:
 
     if len(numbers):
         parse_range(0, len(numbers), True)
-    frame = pl.concat(frames) if frames else empty_frame()
+    frame = pl.concat(frames) if frames else empty_frame(schema)
     return frame, bad, len(numbers)
 
 
-def empty_frame() -> pl.DataFrame:
-    return pl.DataFrame(schema={**SCHEMA, "line": pl.Int64})
+def empty_frame(schema: Schema) -> pl.DataFrame:
+    return pl.DataFrame(schema={**schema, "line": pl.Int64})
 
 
-def parse_file(path: Path) -> tuple[pl.DataFrame, list, int, bool]:
+def parse_file(path: Path, schema: Schema) -> tuple[pl.DataFrame, list, int, bool]:
     """Rows of one file with their line numbers, (line, reason) of lines that are not JSON, the
     number of lines that should hold events, and whether the final line was cut off."""
     try:
@@ -191,7 +200,7 @@ def parse_file(path: Path) -> tuple[pl.DataFrame, list, int, bool]:
     cut = data.rfind(b"\n") + 1
     if cut < len(data) and data[cut:].strip(b"\r \t"):
         body, tail = data[:cut], data[cut:]
-    frame = parse_ndjson(body)
+    frame = parse_ndjson(body, schema)
     expected = body.count(b"\n")
     bad: list = []
     if frame is not None and frame.height == expected:
@@ -201,11 +210,11 @@ def parse_file(path: Path) -> tuple[pl.DataFrame, list, int, bool]:
         frame = frame.with_columns(line=pl.Series(numbers, dtype=pl.Int64))
         expected = len(numbers)
     else:
-        frame, bad, expected = parse_slowly(body)
+        frame, bad, expected = parse_slowly(body, schema)
     truncated = False
     if tail:
         # A complete object that merely lacks its newline is an ordinary event.
-        last = parse_ndjson(tail) if json_error(tail) is None else None
+        last = parse_ndjson(tail, schema) if json_error(tail) is None else None
         tail_number = body.count(b"\n") + 1
         if last is not None and last.height == 1:
             frame = pl.concat([frame, last.with_columns(line=pl.lit(tail_number, pl.Int64))])
@@ -215,15 +224,18 @@ def parse_file(path: Path) -> tuple[pl.DataFrame, list, int, bool]:
     return frame, bad, expected, truncated
 
 
-def invalid_reason() -> pl.Expr:
+def invalid_reason(schema: Schema) -> pl.Expr:
     """Why a parsed row cannot be used, or null when it can (the first reason found)."""
-    checks = [(pl.col(name).is_null(), f"missing or invalid {name!r}") for name in SCHEMA]
+    checks = [(pl.col(name).is_null(), f"missing or invalid {name!r}") for name in schema]
     checks += [
-        (~pl.col(name).is_finite(), f"{name!r} is not finite") for name in ("time", "latency")
+        (~pl.col(name).is_finite(), f"{name!r} is not finite")
+        for name, dtype in schema.items()
+        if dtype == pl.Float64
     ]
-    checks.append(
-        (~pl.col("message").is_in(["next", "last"]), "'message' is neither next nor last")
-    )
+    if "message" in schema:
+        checks.append(
+            (~pl.col("message").is_in(["next", "last"]), "'message' is neither next nor last")
+        )
     condition, reason = checks[0]
     expression = pl.when(condition).then(pl.lit(reason))
     for condition, reason in checks[1:]:
@@ -242,24 +254,29 @@ def decode_experiments(texts: list[str]) -> dict[str, dict | None]:
     return decoded
 
 
-def read_log(files: list[Path]) -> Log:
-    """Every usable event of the files, in reading order."""
+def read_log(files: list[Path], schema: Schema = SCHEMA) -> Log:
+    """Every usable event of the files, in reading order, with the schema's fields."""
     frames, bad_examples = [], []
     bad = lines = 0
     truncated = []
     for index, path in enumerate(files):
-        frame, unparsed, expected, cut = parse_file(path)
+        frame, unparsed, expected, cut = parse_file(path, schema)
         lines += expected
         bad += len(unparsed)
-        bad_examples += [BadLine(path, n, why) for n, why in unparsed[:MAX_EXAMPLES]]
+        bad_examples += [BadLine(path, n, why) for n, why in sorted(unparsed)[:MAX_EXAMPLES]]
         if cut:
             truncated.append(path)
         frames.append(frame.with_columns(file=pl.lit(index, pl.Int32)))
-    events = pl.concat(frames) if frames else empty_frame().with_columns(file=pl.lit(0, pl.Int32))
+    if frames:
+        events = pl.concat(frames)
+    else:
+        events = empty_frame(schema).with_columns(file=pl.lit(0, pl.Int32))
 
-    objects = decode_experiments(events["experiments"].drop_nulls().unique().to_list())
+    objects: dict[str, dict | None] = {}
+    if "experiments" in schema:
+        objects = decode_experiments(events["experiments"].drop_nulls().unique().to_list())
     not_objects = [text for text, value in objects.items() if value is None]
-    events = events.with_columns(reason=invalid_reason())
+    events = events.with_columns(reason=invalid_reason(schema))
     if not_objects:
         events = events.with_columns(
             reason=pl.when(pl.col("reason").is_null() & pl.col("experiments").is_in(not_objects))

@@ -239,6 +239,24 @@ def test_unreadable_lines(tmp_path, capsys, catalog):
     assert "skipped 3 unreadable lines" in printed and "1 cut final lines" in printed
 
 
+def test_events_need_no_latency_or_experiments(tmp_path, capsys, catalog):
+    """Training reads the fields it uses; the A/B report's `latency` and `experiments` may be
+    missing or of any type."""
+    events = log_events(sessions())
+    for i, event in enumerate(events):
+        del event["latency"]
+        if i % 2:
+            del event["experiments"]
+        else:
+            event["experiments"] = "not an object"
+    write_events(tmp_path / "log" / "events.jsonl", events)
+    out = tmp_path / "out"
+    args = ["--catalog", catalog, "--out", out, "--model", "top", "--holdout", "0"]
+    assert train(tmp_path / "log", *args) == 0
+    printed = capsys.readouterr().out
+    assert "240 listens, 30 users, 60 sessions" in printed and "skipped" not in printed
+
+
 def test_bad_options(tmp_path, capsys, catalog, log_dir):
     base = [log_dir, "--catalog", catalog, "--out", tmp_path / "out"]
     assert "--holdout" in failing(capsys, *base, "--holdout", "1.5")
