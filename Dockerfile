@@ -3,7 +3,7 @@
 #   docker build -t botify .
 #   docker run -e BOTIFY_REDIS_URL=redis://:PASSWORD@HOST:6379/0 -p 5001:5000 botify
 #
-# docker-compose.yml runs it behind nginx with Redis and a one-shot loader (deploy/README.md).
+# docker-compose.yml runs it behind nginx with Redis and a one-shot loader (README.md, "Deploy with docker compose").
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -44,7 +44,7 @@ USER botify
 # mounts a named volume there, which Docker first fills with this folder and its ownership.
 # (No VOLUME instruction: the one-shot loader would leave an anonymous volume behind each run.)
 # PYTHONPATH: a recommender module mounted or copied into /app is importable by its path in
-# config.json (deploy/README.md).
+# config.json (README.md, "Deploy with docker compose").
 ENV BOTIFY_LOG_DIR=/app/log \
     PYTHONPATH=/app
 EXPOSE 5000
