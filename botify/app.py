@@ -72,7 +72,11 @@ class Track(Resource):
         return record
 
 
-class NextTrack(Resource):
+class Listen(Resource):
+    """POST /next and /last: a user's listen of a track; `answer` is the service's method."""
+
+    answer = ""
+
     def __init__(self, service: Service):
         self.service = service
 
@@ -81,19 +85,15 @@ class NextTrack(Resource):
         started = time.perf_counter()
         user_id = parse_id(user, "user")
         track, listened = parse_listen(request.get_data(cache=False))
-        return self.service.next(user_id, track, listened, started)
+        return getattr(self.service, self.answer)(user_id, track, listened, started)
 
 
-class LastTrack(Resource):
-    def __init__(self, service: Service):
-        self.service = service
+class NextTrack(Listen):
+    answer = "next"
 
-    @guarded
-    def post(self, user: str):
-        started = time.perf_counter()
-        user_id = parse_id(user, "user")
-        track, listened = parse_listen(request.get_data(cache=False))
-        return self.service.last(user_id, track, listened, started)
+
+class LastTrack(Listen):
+    answer = "last"
 
 
 class Health(Resource):
