@@ -140,6 +140,7 @@ def create_app(config: Config, store: RedisStore | None = None, events: EventLog
             history_length=config["history_length"],
             history_ttl=config["history_ttl_seconds"],
             session_ttl=config["session_ttl_seconds"],
+            version_check_seconds=config["version_check_seconds"],
         )
     if events is None:
         events = EventLog(

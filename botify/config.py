@@ -34,6 +34,12 @@ DEFAULTS: dict[str, Any] = {
     "max_body_bytes": 4096,
     "redis_timeout_seconds": 0.5,
     "swap_grace_seconds": 2.0,
+    # List sources up to this size are held whole in each process's memory (no round trip);
+    # larger ones are read list by list from Redis.
+    "local_sources_max_mb": 256,
+    # How stale a process's idea of the live data version may be when a request reads nothing
+    # else from Redis (the loader keeps a replaced version for swap_grace_seconds).
+    "version_check_seconds": 0.1,
     "routing_experiment": None,
     "experiments": [],
 }
@@ -141,13 +147,14 @@ def check(config: Config) -> None:
         "history_length",
         "history_ttl_seconds",
         "max_body_bytes",
+        "local_sources_max_mb",
     ):
         value = config[key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ConfigError(
                 f"{_where(config, key)}: must be a non-negative integer, got {value!r}"
             )
-    for key in ("redis_timeout_seconds", "swap_grace_seconds"):
+    for key in ("redis_timeout_seconds", "swap_grace_seconds", "version_check_seconds"):
         value = config[key]
         if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
             raise ConfigError(

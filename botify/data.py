@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from botify.dataset import Catalog
+from botify.dataset import Catalog, Lists
 
 # A read, as a tuple: ("items", source, track), ("users", source, user), ("history", user) or
 # ("session", user).
@@ -57,8 +57,8 @@ class Snapshot:
     version: str
     catalog: Catalog
     top_tracks: np.ndarray
-    item_sources: tuple[str, ...] = ()
-    user_sources: tuple[str, ...] = ()
+    # List sources held whole in memory, by (kind, source): ("items", "i2i"), ("users", "als").
+    lists: dict[tuple[str, str], Lists] = field(default_factory=dict)
 
 
 class NoData(RuntimeError):

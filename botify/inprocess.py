@@ -28,8 +28,8 @@ class MemoryStore:
             "memory",
             dataset.catalog,
             dataset.top_tracks,
-            tuple(dataset.items),
-            tuple(dataset.users),
+            {("items", name): lists for name, lists in dataset.items.items()}
+            | {("users", name): lists for name, lists in dataset.users.items()},
         )
         self.histories: dict[int, list[tuple[int, float]]] = {}
         self.sessions: dict[int, Session] = {}

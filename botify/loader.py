@@ -52,8 +52,18 @@ def _mset(client: redis.Redis, pairs: list[tuple[str, bytes]]) -> None:
     pipe.execute()
 
 
-def write_version(client: redis.Redis, keys: Keys, dataset: Dataset, digest: str) -> str:
-    """Write `dataset` under a new version number; nothing points at it yet."""
+def write_version(
+    client: redis.Redis,
+    keys: Keys,
+    dataset: Dataset,
+    digest: str,
+    local_max_bytes: int = 256 * 1024 * 1024,
+) -> str:
+    """Write `dataset` under a new version number; nothing points at it yet.
+
+    A list source of at most `local_max_bytes` is written whole (three packed arrays), for the
+    service's processes to hold in memory: its lists then cost no round trip. A larger one is
+    written list by list, one key each, and read per request."""
     version = str(client.incr(keys.version_counter))
     try:
         catalog = dataset.catalog
@@ -62,12 +72,25 @@ def write_version(client: redis.Redis, keys: Keys, dataset: Dataset, digest: str
             (keys.data(version, "catalog:artists"), catalog.artists.astype("<i4").tobytes()),
             (keys.data(version, "top"), pack(dataset.top_tracks)),
         ]
-        for sources, key_of in (
-            (dataset.items, keys.items),
-            (dataset.users, keys.users),
+        layout: dict[str, dict[str, str]] = {"items": {}, "users": {}}
+        for kind, sources, key_of in (
+            ("items", dataset.items, keys.items),
+            ("users", dataset.users, keys.users),
         ):
             for source, lists in sources.items():
                 values, offsets = lists.values, lists.offsets
+                if values.nbytes <= local_max_bytes:
+                    layout[kind][source] = "whole"
+                    pairs += [
+                        (keys.whole(version, kind, source, part), pack(array))
+                        for part, array in (
+                            ("keys", lists.keys),
+                            ("offsets", offsets),
+                            ("values", values),
+                        )
+                    ]
+                    continue
+                layout[kind][source] = "keyed"
                 pairs += [
                     (
                         key_of(version, source, int(key)),
@@ -94,8 +117,7 @@ def write_version(client: redis.Redis, keys: Keys, dataset: Dataset, digest: str
             "fingerprint": digest,
             "loaded_at": time.time(),
             "tracks": len(catalog),
-            "item_sources": list(dataset.items),
-            "user_sources": list(dataset.users),
+            "sources": layout,
             "dropped_unknown_ids": dataset.dropped,
         }
         # The meta key is written last: a version without it is incomplete.
@@ -136,7 +158,9 @@ def load(config: Config, client: redis.Redis, force: bool = False, grace: float 
     if not force and live_fingerprint(client, keys) == digest:
         return client.get(keys.version).decode(), None, None
     dataset = read_configured_dataset(config)
-    version = write_version(client, keys, dataset, digest)
+    version = write_version(
+        client, keys, dataset, digest, config["local_sources_max_mb"] * 1024 * 1024
+    )
     replaced = client.set(keys.version, version, get=True)
     if replaced is not None:
         time.sleep(config["swap_grace_seconds"] if grace is None else grace)

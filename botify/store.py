@@ -9,6 +9,7 @@ share a hash tag, so on Redis Cluster a user's state sits on one node.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -18,7 +19,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from botify.data import EMPTY_SESSION, Key, NoData, Session, Snapshot
-from botify.dataset import ID_DTYPE, Catalog
+from botify.dataset import ID_DTYPE, Catalog, Lists
 
 
 def connect(url: str, timeout: float = 0.5) -> redis.Redis:
@@ -57,6 +58,10 @@ class Keys:
     def items(self, version: str, source: str, track: int) -> str:
         return f"{self.ns}:v:{version}:items:{source}:{track}"
 
+    def whole(self, version: str, kind: str, source: str, part: str) -> str:
+        """A list source written whole: its keys, offsets or values, packed."""
+        return f"{self.ns}:v:{version}:whole:{kind}:{source}:{part}"
+
     def users(self, version: str, source: str, user: int) -> str:
         return f"{self.ns}:v:{version}:users:{source}:{user}"
 
@@ -80,6 +85,7 @@ class RedisStore:
         history_length: int = 20,
         history_ttl: int = 7 * 24 * 3600,
         session_ttl: int = 3600,
+        version_check_seconds: float = 0.1,
     ):
         self.client = client
         self.keys = Keys(namespace)
@@ -88,6 +94,8 @@ class RedisStore:
         self.session_ttl = session_ttl
         self._snapshots: dict[str, Snapshot] = {}  # the live version and the one before it
         self._latest: Snapshot | None = None
+        self._checked_at = float("-inf")  # when the live version was last read
+        self.version_check_seconds = version_check_seconds
         self._lock = threading.Lock()
 
     # -- data versions -------------------------------------------------------------------
@@ -123,9 +131,30 @@ class RedisStore:
             version,
             catalog,
             unpack(top) if top is not None else np.zeros(0, ID_DTYPE),
-            tuple(meta.get("item_sources", ())),
-            tuple(meta.get("user_sources", ())),
+            self._load_whole_sources(version, meta.get("sources", {})),
         )
+
+    def _load_whole_sources(self, version: str, layout: dict) -> dict[tuple[str, str], Lists]:
+        """The list sources written whole, into memory: their reads cost no round trip."""
+        wanted = [
+            (kind, source)
+            for kind, sources in layout.items()
+            for source, how in sources.items()
+            if how == "whole"
+        ]
+        pipe = self.client.pipeline(transaction=False)
+        for kind, source in wanted:
+            for part in ("keys", "offsets", "values"):
+                pipe.get(self.keys.whole(version, kind, source, part))
+        replies = iter(pipe.execute() if wanted else [])
+        lists = {}
+        for kind, source in wanted:
+            keys, offsets, values = next(replies), next(replies), next(replies)
+            if keys is None or offsets is None or values is None:
+                raise NoData(f"data version {version} is incomplete in Redis")
+            lists[(kind, source)] = Lists(unpack(keys), unpack(offsets), unpack(values))
+            lists[(kind, source)].get(-1)  # build the index now
+        return lists
 
     def current_snapshot(self) -> Snapshot:
         version = self.live_version()
@@ -133,6 +162,7 @@ class RedisStore:
             raise NoData("no data version is loaded: run 'botify load'")
         snapshot = self._snapshot(version)
         self._latest = snapshot
+        self._checked_at = time.monotonic()
         return snapshot
 
     # -- reads ---------------------------------------------------------------------------
@@ -175,30 +205,51 @@ class RedisStore:
                     )
         return values
 
+    def _split(self, snapshot: Snapshot, keys: Sequence[Key]) -> tuple[dict[Key, object], list]:
+        """Reads answered from memory (whole sources), and those left for Redis."""
+        local: dict[Key, object] = {}
+        remote = []
+        for key in keys:
+            lists = snapshot.lists.get(key[:2]) if key[0] in ("items", "users") else None
+            if lists is not None:
+                local[key] = lists.get(key[2])
+            else:
+                remote.append(key)
+        return local, remote
+
+    def _merge(self, keys, local, remote, replies) -> list:
+        fetched = dict(zip(remote, self._decode(remote, replies), strict=True))
+        return [local[key] if key in local else fetched[key] for key in keys]
+
     def read(self, keys: Sequence[Key], version: str | None = None) -> tuple[Snapshot, list]:
         if version is not None:
             snapshot = self._snapshot(version)
+            local, remote = self._split(snapshot, keys)
             pipe = self.client.pipeline(transaction=False)
-            for key in keys:
+            for key in remote:
                 self._queue(pipe, version, key)
-            return snapshot, self._decode(keys, pipe.execute() if keys else [])
+            return snapshot, self._merge(keys, local, remote, pipe.execute() if remote else [])
         snapshot = self._latest or self.current_snapshot()
+        local, remote = self._split(snapshot, keys)
+        if not remote and time.monotonic() - self._checked_at < self.version_check_seconds:
+            return snapshot, self._merge(keys, local, remote, [])
         # The live version rides along with the reads; in the rare case it changed (a reload),
         # read again from the new one. The loader keeps the old version a grace period, so what
-        # was read from it stays valid.
+        # was read from it, or is served from memory a moment after the switch, stays valid.
         pipe = self.client.pipeline(transaction=False)
         pipe.get(self.keys.version)
-        for key in keys:
+        for key in remote:
             self._queue(pipe, snapshot.version, key)
         replies = pipe.execute()
         live = replies[0]
         if live is None:
             self._latest = None
             raise NoData("no data version is loaded: run 'botify load'")
+        self._checked_at = time.monotonic()
         if live.decode() != snapshot.version:
             self._latest = self._snapshot(live.decode())
             return self.read(keys, version=self._latest.version)
-        return snapshot, self._decode(keys, replies[1:])
+        return snapshot, self._merge(keys, local, remote, replies[1:])
 
     # -- per-user state ------------------------------------------------------------------
 

@@ -47,7 +47,8 @@ def loaded(make_config):
         config = make_config(**values)
         client = redis.Redis.from_url(config["redis_url"])
         load(config, client, grace=0)
-        return config, DataView(RedisStore(client, namespace=config["namespace"]))
+        store = RedisStore(client, namespace=config["namespace"], version_check_seconds=0)
+        return config, DataView(store)
 
     return make
 

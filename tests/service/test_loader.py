@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import redis
 
-from botify.data import DataView
+from botify.data import DataView, NoData
+from botify.loader import load
 from botify.dataset import DataError, read_dataset
 from botify.store import Keys, RedisStore
 from tests.conftest import ROOT, write_lines
@@ -161,3 +162,28 @@ def test_a_new_version_is_invisible_until_switched(loaded, tmp_path, data_sectio
     client.set(keys.version, version)
     assert data.catalog.ids.tolist() == [5000]
     assert np.array_equal(DataView(RedisStore(client)).catalog.ids, [5000])
+
+
+def test_whole_sources_are_read_from_memory_without_a_round_trip(loaded):
+    config, data = loaded()
+    store = RedisStore(data.store.client, version_check_seconds=3600)
+    view = DataView(store)
+    with view.request([("items", "i2i", 7), ("users", "ub", 3)]):
+        assert view.item_recommendations("i2i", 7).tolist() == [8, 9, 10, 11, 12]
+    data.store.client.flushdb()  # Redis is empty now: only memory can answer
+    with view.request([("items", "i2i", 98), ("users", "ub", 5)]):
+        assert view.item_recommendations("i2i", 98).tolist() == [99, 0, 1, 2, 3]
+        assert view.user_recommendations("ub", 5).tolist() == list(range(5, 15))
+    checking = DataView(RedisStore(data.store.client, version_check_seconds=0))
+    with pytest.raises(NoData):
+        checking.item_recommendations("i2i", 98)
+
+
+def test_large_sources_are_written_list_by_list(make_config):
+    config = make_config(local_sources_max_mb=0)
+    client = redis.Redis.from_url(config["redis_url"])
+    load(config, client, grace=0)
+    assert client.get("botify:v:1:items:i2i:98") is not None
+    assert client.get("botify:v:1:whole:items:i2i:values") is None
+    view = DataView(RedisStore(client))
+    assert view.item_recommendations("i2i", 98).tolist() == [99, 0, 1, 2, 3]
