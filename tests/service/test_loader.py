@@ -9,8 +9,8 @@ import pytest
 import redis
 
 from botify.data import DataView, NoData
-from botify.loader import load
 from botify.dataset import DataError, read_dataset
+from botify.loader import load
 from botify.store import Keys, RedisStore
 from tests.conftest import ROOT, write_lines
 
