@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import statistics
@@ -157,7 +158,7 @@ def measure_load(config_path: Path, client: redis.Redis, runs: int) -> list[floa
     seconds = []
     for _ in range(runs):
         started = time.perf_counter()
-        load(config, client, force=True, grace=0)
+        load(config, client, force=True, grace=0, processes=os.cpu_count() or 1)
         seconds.append(time.perf_counter() - started)
     return seconds
 

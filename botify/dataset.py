@@ -9,7 +9,9 @@ be a track of the catalog).
 from __future__ import annotations
 
 import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -184,11 +186,12 @@ def _check_unique(path: Path, keys: np.ndarray, numbers: list[int], name: str) -
         )
 
 
-def _lists(path: Path, key_names: tuple[str, ...], list_name: str, known: np.ndarray):
+def _parse_lists(path: Path, lines: list[bytes], first_number: int, key_names, list_name):
+    """Lines of a list file -> (keys, line numbers, list lengths, all values), as arrays."""
     keys: list[int] = []
     numbers: list[int] = []
     lists: list[list] = []
-    for number, line in enumerate(_read_lines(path), start=1):
+    for number, line in enumerate(lines, start=first_number):
         if not line.strip():
             continue
         record = _parse_object(path, number, line)
@@ -201,7 +204,31 @@ def _lists(path: Path, key_names: tuple[str, ...], list_name: str, known: np.nda
             raise DataError(f"{path}:{number}: '{list_name}' must be a list of track ids")
         numbers.append(number)
         lists.append(values)
-    return _build_lists(path, keys, numbers, lists, list_name, key_names[0], known)
+    return (
+        np.array(keys, dtype=ID_DTYPE),
+        np.array(numbers, dtype=np.int64),
+        np.array([len(values) for values in lists], dtype=np.int64),
+        _id_array(path, numbers, lists, list_name),
+    )
+
+
+def _parse_lists_part(path: Path, part: int, parts: int, key_names, list_name):
+    lines = _read_lines(path)
+    size = -(-len(lines) // parts)
+    return _parse_lists(
+        path, lines[part * size : (part + 1) * size], part * size + 1, key_names, list_name
+    )
+
+
+def _assemble_lists(path: Path, key_name: str, pieces: list[tuple]) -> Lists:
+    """A list file's parsed pieces, in file order, as one checked Lists."""
+    keys, numbers, lengths, values = (
+        np.concatenate(arrays) for arrays in zip(*pieces, strict=True)
+    )
+    _check_unique(path, keys, numbers.tolist(), key_name)
+    offsets = np.zeros(len(keys) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return Lists(keys, offsets, values.astype(ID_DTYPE, copy=False))
 
 
 def _build_lists(path, keys, numbers, lists, list_name, key_name, known) -> tuple[Lists, int]:
@@ -210,6 +237,8 @@ def _build_lists(path, keys, numbers, lists, list_name, key_name, known) -> tupl
     values = _id_array(path, numbers, lists, list_name)
     offsets = np.zeros(len(lists) + 1, dtype=np.int64)
     np.cumsum([len(values) for values in lists], out=offsets[1:])
+    if known is None:
+        return Lists(key_array, offsets, values), 0
     values, offsets, dropped = _keep_known(values, offsets, known)
     return Lists(key_array, offsets, values), dropped
 
@@ -272,34 +301,69 @@ def read_top_tracks(path: Path, known: np.ndarray) -> tuple[np.ndarray, int]:
 CATALOG_SOURCE = "catalog"  # the item-to-item lists carried inside the catalog's lines
 
 
+ITEM_KEYS, USER_KEYS = ("track", "item_id"), ("user",)
+
+
 def read_dataset(
     catalog_path: str | os.PathLike,
     top_tracks_path: str | os.PathLike | None = None,
     item_paths: dict[str, str | os.PathLike] | None = None,
     user_paths: dict[str, str | os.PathLike] | None = None,
+    processes: int = 1,
 ) -> Dataset:
+    """Read and check every file. With `processes` > 1 the list files are parsed in forked
+    processes while this one reads the catalog (for a command-line load: forking a process that
+    runs threads is not safe)."""
     catalog_path = Path(catalog_path)
-    catalog, embedded, embedded_dropped = read_catalog(catalog_path)
-    known = np.sort(catalog.ids)
-    dropped: dict[str, int] = {}
-    items: dict[str, Lists] = {}
-    if embedded is not None:
-        items[CATALOG_SOURCE] = embedded
-        dropped[str(catalog_path)] = embedded_dropped
-    top = np.zeros(0, ID_DTYPE)
-    if top_tracks_path is not None:
-        top, dropped[str(top_tracks_path)] = read_top_tracks(Path(top_tracks_path), known)
-    for name, path in (item_paths or {}).items():
-        items[name], dropped[str(path)] = _lists(
-            Path(path), ("track", "item_id"), "recommendations", known
-        )
-    users: dict[str, Lists] = {}
-    for name, path in (user_paths or {}).items():
-        users[name], dropped[str(path)] = _lists(Path(path), ("user",), "tracks", known)
-    return Dataset(catalog, top, items, users, {k: v for k, v in dropped.items() if v})
+    specs = [
+        ("items", name, Path(path), ITEM_KEYS, "recommendations")
+        for name, path in (item_paths or {}).items()
+    ]
+    specs += [
+        ("users", name, Path(path), USER_KEYS, "tracks")
+        for name, path in (user_paths or {}).items()
+    ]
+    pool = None
+    if processes > 1 and specs:
+        pool = ProcessPoolExecutor(processes, mp_context=get_context("fork"))
+    try:
+        # Every list file is parsed in `processes` pieces while this process reads the catalog.
+        pending = [
+            [
+                pool.submit(_parse_lists_part, path, part, processes, keys, name)
+                for part in range(processes)
+            ]
+            if pool
+            else None
+            for _, _, path, keys, name in specs
+        ]
+        catalog, embedded, embedded_dropped = read_catalog(catalog_path)
+        known = np.sort(catalog.ids)
+        dropped: dict[str, int] = {}
+        sources: dict[str, dict[str, Lists]] = {"items": {}, "users": {}}
+        if embedded is not None:
+            sources["items"][CATALOG_SOURCE] = embedded
+            dropped[str(catalog_path)] = embedded_dropped
+        top = np.zeros(0, ID_DTYPE)
+        if top_tracks_path is not None:
+            top, dropped[str(top_tracks_path)] = read_top_tracks(Path(top_tracks_path), known)
+        for (kind, name, path, keys, list_name), futures in zip(specs, pending, strict=True):
+            if futures is None:
+                pieces = [_parse_lists(path, _read_lines(path), 1, keys, list_name)]
+            else:
+                pieces = [future.result() for future in futures]
+            lists = _assemble_lists(path, keys[0], pieces)
+            values, offsets, dropped[str(path)] = _keep_known(lists.values, lists.offsets, known)
+            sources[kind][name] = Lists(lists.keys, offsets, values)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return Dataset(
+        catalog, top, sources["items"], sources["users"], {k: v for k, v in dropped.items() if v}
+    )
 
 
-def read_configured_dataset(config) -> Dataset:
+def read_configured_dataset(config, processes: int = 1) -> Dataset:
     """The dataset that a botify config names (paths relative to the config file)."""
     data = config["data"]
     top = data.get("top_tracks")
@@ -308,4 +372,5 @@ def read_configured_dataset(config) -> Dataset:
         config.path(top) if top else None,
         {name: config.path(path) for name, path in data["item_recommendations"].items()},
         {name: config.path(path) for name, path in data["user_recommendations"].items()},
+        processes,
     )

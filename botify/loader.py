@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sys
 import time
 
@@ -150,14 +151,21 @@ def live_fingerprint(client: redis.Redis, keys: Keys) -> str | None:
     return None if meta is None else ujson.loads(meta).get("fingerprint")
 
 
-def load(config: Config, client: redis.Redis, force: bool = False, grace: float | None = None):
+def load(
+    config: Config,
+    client: redis.Redis,
+    force: bool = False,
+    grace: float | None = None,
+    processes: int = 1,
+):
     """Load the config's data files as the live version. Returns (version, replaced version or
-    None, dataset or None when the files were already live)."""
+    None, dataset or None when the files were already live). `processes` > 1 parses the list
+    files in parallel (only from a process that runs no other threads)."""
     keys = Keys(config["namespace"])
     digest = fingerprint(config)
     if not force and live_fingerprint(client, keys) == digest:
         return client.get(keys.version).decode(), None, None
-    dataset = read_configured_dataset(config)
+    dataset = read_configured_dataset(config, processes)
     version = write_version(
         client, keys, dataset, digest, config["local_sources_max_mb"] * 1024 * 1024
     )
@@ -179,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
         client = connect(url, timeout=max(5.0, config["redis_timeout_seconds"]))
         client.ping()
         started = time.perf_counter()
-        version, replaced, dataset = load(config, client, force=args.force)
+        version, replaced, dataset = load(
+            config, client, force=args.force, processes=os.cpu_count() or 1
+        )
     except (ConfigError, DataError) as error:
         print(f"botify load: {error}", file=sys.stderr)
         return 1

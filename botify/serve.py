@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import warnings
 
@@ -129,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
             from botify.loader import load
             from botify.store import connect
 
-            version, _, dataset = load(config, connect(redis_url(config), timeout=5.0))
+            client = connect(redis_url(config), timeout=5.0)
+            version, _, dataset = load(config, client, processes=os.cpu_count() or 1)
             state = "loaded" if dataset is not None else "already live"
             print(f"botify serve: data version {version} {state}", file=sys.stderr)
         # Imported once here, before the fork, so that workers start in milliseconds.

@@ -187,3 +187,20 @@ def test_large_sources_are_written_list_by_list(make_config):
     assert client.get("botify:v:1:whole:items:i2i:values") is None
     view = DataView(RedisStore(client))
     assert view.item_recommendations("i2i", 98).tolist() == [99, 0, 1, 2, 3]
+
+
+def test_parallel_parsing_reads_the_same_and_names_the_same_line(tmp_path):
+    catalog = write_lines(
+        tmp_path / "t.json", ({"track": t, "artist": "a", "title": "t"} for t in range(50))
+    )
+    lines = [{"track": t, "recommendations": [(t + 1) % 50, 70]} for t in range(50)]
+    i2i = write_lines(tmp_path / "i.json", lines)
+    one = read_dataset(catalog, item_paths={"i2i": i2i}, processes=1)
+    two = read_dataset(catalog, item_paths={"i2i": i2i}, processes=2)
+    for field in ("keys", "offsets", "values"):
+        assert np.array_equal(getattr(one.items["i2i"], field), getattr(two.items["i2i"], field))
+    assert one.dropped == two.dropped == {str(i2i): 50}  # 70 is not in the catalog
+    lines[37]["recommendations"] = ["x"]
+    write_lines(i2i, lines)
+    with pytest.raises(DataError, match=r"i.json:38: "):
+        read_dataset(catalog, item_paths={"i2i": i2i}, processes=2)
