@@ -7,6 +7,7 @@ Redis connections and event-log writer; a graceful stop flushes each worker's qu
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -53,7 +54,11 @@ class BotifyApplication(BaseApplication):
         config = self.botify_config
         if config.source is not None:
             config = load_config(config.source).with_overrides(**self.overrides)
-        return create_app(config)
+        app = create_app(config)
+        # Everything built so far lives as long as the worker: out of the collector's sight, a
+        # full collection no longer walks it (it made p99 latency spikes).
+        gc.freeze()
+        return app
 
 
 def gunicorn_options(args) -> dict:
