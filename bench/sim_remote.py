@@ -32,22 +32,11 @@ from pathlib import Path
 
 from sim_setup import OUT, ROOT, botify_config, item_to_item, sim_config, world
 
-from bench.service import run_wrk, stop, wait_for
+from bench.service import WRK_SCRIPT, run_wrk, stop, wait_for
 from botify.redis_server import RedisServer, free_port
 
 COURSE_SESSIONS_PER_S = 127
 WRK_CONNECTIONS = 64
-WRK_SCRIPT = """
-math.randomseed(42)
-request = function()
-  local user = math.random(0, 9999)
-  local track = math.random(0, 49999)
-  local body = string.format('{"track": %d, "time": %.2f}', track, math.random())
-  return wrk.format("POST", "/next/" .. user, {["Content-Type"] = "application/json"}, body)
-end
-"""
-
-
 NGINX_CONF = """
 worker_processes 1;
 daemon off;
