@@ -1,9 +1,10 @@
 """The data in Redis: key names, reading a request's data in one round trip, per-user state.
 
 One logical database, every key under the configured namespace, values as packed integers
-(little-endian int64) or JSON, never serialised Python objects. A dataset lives under a version number; the key
-`<ns>:version` names the live one, so a reload is one atomic SET (see botify.loader). A user's keys
-share a hash tag, so on Redis Cluster a user's state sits on one node.
+(little-endian int64) or JSON, never serialised Python objects. A dataset lives under a version
+number; the key `<ns>:version` names the live one, so a reload is one atomic SET (see
+botify.loader). A user's keys share a hash tag, so on Redis Cluster a user's state sits on one
+node.
 """
 
 from __future__ import annotations
