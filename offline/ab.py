@@ -34,7 +34,7 @@ from pathlib import Path
 import polars as pl
 
 from offline.assignment import Assignment, assign
-from offline.errors import InputError
+from offline.errors import InputError, run_command
 from offline.logfiles import find_log_files
 from offline.reading import Log, read_log
 from offline.report import Report, markdown, write_csv
@@ -243,10 +243,4 @@ def write_outputs(out: Path, text: str, report: Report, sessions: pl.DataFrame) 
 
 
 def main(argv: list[str]) -> int:
-    try:
-        return run(parse_args(argv))
-    except InputError as error:
-        print(f"botify ab: {error}", file=sys.stderr)
-        return 2
-    except SystemExit as done:  # --help
-        return int(done.code or 0)
+    return run_command("botify ab", lambda: run(parse_args(argv)))

@@ -18,7 +18,6 @@ output file is touched.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -27,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from offline.als import ALSParams
-from offline.errors import InputError
+from offline.errors import InputError, run_command
 from offline.evaluation import Score, cases, for_global, for_items, for_users, score, split, table
 from offline.item2item import COMPONENTS, DEFAULT_WEIGHTS, METHODS, I2IParams
 from offline.listens import Listens, LogAccount, read_listens
@@ -397,10 +396,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str]) -> int:
-    try:
-        return run(parse_args(argv))
-    except InputError as error:
-        print(f"botify train: {error}", file=sys.stderr)
-        return 2
-    except SystemExit as done:  # --help
-        return int(done.code or 0)
+    return run_command("botify train", lambda: run(parse_args(argv)))
