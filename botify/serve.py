@@ -30,6 +30,11 @@ def _flush_event_log(server, worker) -> None:
     service = getattr(app, "extensions", {}).get("botify") if app is not None else None
     if service is not None:
         service.events.close()
+    # gevent's thread module is torn down before logging's weakref callbacks run at exit, which
+    # then print "Exception ignored ... get_ident"; flushing now and dropping the weakrefs (their
+    # callbacks die with them) keeps a graceful stop quiet.
+    logging.shutdown()
+    del logging._handlerList[:]
 
 
 class BotifyApplication(BaseApplication):
