@@ -77,6 +77,24 @@ def run_step(command: list[str], log: Path | None = None) -> str:
     return output
 
 
+def wait_for_routing(url: str, routing: str, timeout: float = 60.0) -> None:
+    """Until every answer of `url`/experiments has named `routing` for two seconds in a row."""
+    deadline, steady_since = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        try:
+            answer = requests.get(url + "/experiments", timeout=2).json()["routing"]
+        except (requests.RequestException, ValueError, KeyError):
+            answer = None
+        if answer != routing:
+            steady_since = None
+        elif steady_since is None:
+            steady_since = time.monotonic()
+        elif time.monotonic() - steady_since >= 2.0:
+            return
+        time.sleep(0.02)
+    raise ExperimentError(f"the service did not switch to experiment {routing} in time")
+
+
 class Service:
     """`botify serve` in its own process group, so Ctrl-C reaches us and we stop it cleanly."""
 
@@ -108,21 +126,11 @@ class Service:
         raise ExperimentError(f"botify serve was not healthy in {timeout:.0f} s")
 
     def reload(self, routing: str, timeout: float = 60.0) -> None:
-        """Graceful reload: new workers read the edited config; wait until all serve it."""
+        """Graceful reload: new workers read the edited config. An old worker may accept
+        connections for up to a second after it is told to stop, so wait until every answer
+        has named the new experiment for two seconds in a row."""
         os.kill(self.process.pid, signal.SIGHUP)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                answers = [
-                    requests.get(self.url + "/experiments", timeout=2).json()["routing"]
-                    for _ in range(8)
-                ]
-                if set(answers) == {routing}:
-                    return
-            except (requests.RequestException, ValueError, KeyError):
-                pass
-            time.sleep(0.2)
-        raise ExperimentError(f"the service did not switch to experiment {routing} in time")
+        wait_for_routing(self.url, routing, timeout)
 
     def stop(self) -> None:
         if self.process.poll() is None:

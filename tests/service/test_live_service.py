@@ -181,7 +181,8 @@ def test_redis_outage_is_503_fast_and_the_service_recovers(tmp_path, start_servi
 def test_hup_reloads_the_config_without_a_restart(tmp_path, redis_url, start_service, load_data):
     import os
     import signal
-    import time
+
+    from offline.experiment import wait_for_routing
 
     data = small_dataset(tmp_path / "data")
 
@@ -199,12 +200,7 @@ def test_hup_reloads_the_config_without_a_restart(tmp_path, redis_url, start_ser
     assert requests.get(f"{service.url}/experiments").json()["routing"] == "DAY1"
     config("DAY2")
     os.kill(service.process.pid, signal.SIGHUP)
-    for _ in range(300):  # old workers finish within graceful_timeout (10 s)
-        if all(
-            requests.get(f"{service.url}/experiments").json()["routing"] == "DAY2" for _ in range(4)
-        ):
-            break
-        time.sleep(0.1)
+    wait_for_routing(service.url, "DAY2")
     answer = requests.post(f"{service.url}/next/1", json={"track": 1, "time": 1.0})
     assert answer.status_code == 200
     assert requests.get(f"{service.url}/experiments").json()["routing"] == "DAY2"
