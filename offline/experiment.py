@@ -158,15 +158,17 @@ def write_json(path: Path, value) -> Path:
     return path
 
 
-def day_configs(base, run: Path, world: Path, redis_url: str, model: Path) -> tuple[Path, Path]:
-    """Day 1: the control chain for everyone plus an A/A; day 2: config.json's experiments on the
-    learned files."""
-    values = dict(base.values)
-    routing = base["routing_experiment"] or base["experiments"][0]["name"]
-    spec = next(e for e in base["experiments"] if e["name"] == routing)
-    common = {**values, "redis_url": redis_url, "swap_grace_seconds": 1.0}
+def routing_name(base) -> str:
+    return base["routing_experiment"] or base["experiments"][0]["name"]
+
+
+def day1_config(base, run: Path, world: Path, redis_url: str) -> Path:
+    """Cold start: the routing experiment's control chain for everyone, an A/A alongside."""
+    spec = next(e for e in base["experiments"] if e["name"] == routing_name(base))
     day1 = {
-        **common,
+        **base.values,
+        "redis_url": redis_url,
+        "swap_grace_seconds": 1.0,
         "data": {
             "catalog": str(world / "tracks.json"),
             "top_tracks": str(world / "top_tracks.json"),
@@ -180,14 +182,23 @@ def day_configs(base, run: Path, world: Path, redis_url: str, model: Path) -> tu
             {"name": "AA", "arms": 2},
         ],
     }
-    learned = json.loads((model / "botify_data.json").read_text()) if model.exists() else {}
+    return write_json(run / "config.day1.json", day1)
+
+
+def day2_config(base, run: Path, world: Path, redis_url: str, model: Path) -> Path:
+    """config.json's experiments on the files learned from day 1."""
     day2 = {
-        **common,
-        "data": {**learned, "catalog": str(world / "tracks.json")},
+        **base.values,
+        "redis_url": redis_url,
+        "swap_grace_seconds": 1.0,
+        "data": {
+            **json.loads((model / "botify_data.json").read_text()),
+            "catalog": str(world / "tracks.json"),
+        },
         "log_dir": str(run / "logs" / "day2"),
-        "routing_experiment": routing,
+        "routing_experiment": routing_name(base),
     }
-    return write_json(run / "config.day1.json", day1), write_json(run / "config.day2.json", day2)
+    return write_json(run / "config.day2.json", day2)
 
 
 def sim_config(run: Path, world: Path) -> Path:
@@ -318,7 +329,7 @@ def run_experiment(args: argparse.Namespace) -> Path:
     try:
         redis_server = RedisServer(port=free_port()).start()
         model = run / "model"
-        day1, day2 = day_configs(base, run, world, redis_server.url, model)
+        day1 = day1_config(base, run, world, redis_server.url)
         simulator = sim_config(run, world)
         step(2, f"Redis at {redis_server.url}, catalog loaded, service starting")
         run_step(botify_command("load", "--config", str(day1)), run / "load.day1.txt")
@@ -381,8 +392,8 @@ def run_experiment(args: argparse.Namespace) -> Path:
             run / "aa_day1.txt",
         )
 
-        day1, day2 = day_configs(base, run, world, redis_server.url, model)
-        routing = load_config(day2)["routing_experiment"]
+        day2 = day2_config(base, run, world, redis_server.url, model)
+        routing = routing_name(base)
         step(5, f"hot-loading the learned files; switching the service to {routing}")
         run_step(botify_command("load", "--config", str(day2)), run / "load.day2.txt")
         # Workers read the config file when they start: a graceful reload switches them.
