@@ -46,10 +46,6 @@ class Lists:
             return None
         return self.values[self.offsets[position] : self.offsets[position + 1]]
 
-    def items(self):
-        for position, key in enumerate(self.keys):
-            yield int(key), self.values[self.offsets[position] : self.offsets[position + 1]]
-
 
 @dataclass
 class Catalog:

@@ -75,10 +75,6 @@ class Experiments:
         arm = arms[routing.name] if routing in self.declared else routing.arm(user)
         return routing.chains[arm], arms
 
-    @property
-    def chains(self) -> list[Chain]:
-        return list(self.routing.chains.values())
-
     def describe(self) -> dict:
         return {
             "routing": self.routing.name,
