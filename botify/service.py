@@ -34,7 +34,7 @@ class Service:
 
     def last(self, user: int, track: int, listened: float, started: float) -> dict:
         _, arms = self.experiments.assign(user)
-        if track not in self.store.current_snapshot().catalog:
+        if track not in self.data.catalog:
             raise BadInput(f"track: {track} is not in the catalog", status=404)
         self.store.end_session(user)
         self._log("last", user, track, listened, started, None, arms, None)
