@@ -17,17 +17,19 @@ WORKDIR /app
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
-# The service package only (no sim, offline or dev tools). --no-deps keeps the pinned set as is;
+# The service package and the `botify` command's dispatcher (lab/, whose other commands need the
+# sim and offline extras and say so), no sim, offline or dev tools. --no-deps keeps the pinned set as is;
 # pip check fails the build if pyproject.toml needs something requirements.txt does not pin.
 # Built outside /app so that only the installed copy is importable. The last check fails the
 # build if the service or its gunicorn worker class (gevent, whose own needs are an extra that
 # pip check does not see) cannot be imported with the pinned set alone.
 COPY pyproject.toml README.md /tmp/botify-src/
 COPY botify /tmp/botify-src/botify
+COPY lab /tmp/botify-src/lab
 RUN pip install --no-deps /tmp/botify-src \
     && pip check \
     && rm -rf /tmp/botify-src \
-    && python -c "import botify.app, botify.serve, gunicorn.workers.ggevent"
+    && python -c "import botify.app, botify.serve, lab.cli, gunicorn.workers.ggevent"
 
 COPY config.json ./config.json
 COPY deploy/entrypoint.sh /usr/local/bin/botify-entrypoint

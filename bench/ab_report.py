@@ -4,7 +4,7 @@ folders with rotated files) from files to finished report, charts included.
     .venv/bin/python bench/ab_report.py [--events 1000000] [--runs 3] [--out bench/out/ab]
 
 The log is generated deterministically (seed 0) into OUT/log, reused when it is already there
-with the same size; each run is a fresh `python -m botify ab` process, timed from start to exit,
+with the same size; each run is a fresh `python -m lab ab` process, timed from start to exit,
 and its peak memory is the child's maximum resident set size. Prints each run and the median.
 Target (issue 4): under 5 s and under 2 GB on 2 cores.
 """
@@ -30,7 +30,7 @@ EVENTS_PER_USER = 33  # about, with the generator's default habits
 def generate(folder: Path, n_events: int) -> dict:
     import numpy as np
 
-    from offline.synthetic import cut, make_users, simulate, write_log
+    from lab.synthetic import cut, make_users, simulate, write_log
 
     users = make_users(int(n_events / EVENTS_PER_USER * 1.1), seed=0)
     events = simulate(users, {"AB": 2, "AA": 2}, seed=1, effects={"T1": 0.03})
@@ -66,7 +66,7 @@ def run_once(out: Path) -> tuple[float, float]:
     command = [
         sys.executable,
         "-m",
-        "botify",
+        "lab",
         "ab",
         str(out / "log"),
         "--experiment",

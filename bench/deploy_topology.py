@@ -295,7 +295,7 @@ def check(condition: bool, what: str, failures: list[str]) -> None:
 
 def run_ab(log_dir: Path, out: Path) -> tuple[int, str, str]:
     done = subprocess.run(
-        [sys.executable, "-m", "botify", "ab", str(log_dir), "--experiment", EXPERIMENT]
+        [sys.executable, "-m", "lab", "ab", str(log_dir), "--experiment", EXPERIMENT]
         + ["--out", str(out)],
         capture_output=True,
         text=True,

@@ -29,7 +29,7 @@ def main() -> int:
         shutil.rmtree(out, ignore_errors=True)
         started = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "botify", "world", "--out", str(out), "--seed", str(run)],
+            [sys.executable, "-m", "lab", "world", "--out", str(out), "--seed", str(run)],
             cwd=ROOT,
             check=True,
             stdout=subprocess.DEVNULL,

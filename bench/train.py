@@ -109,7 +109,7 @@ def generate(folder: Path, n_events: int, seed: int = 0) -> tuple[Path, Path]:
 
 def run_once(catalog: Path, logs: Path, out: Path, extra: list[str]) -> tuple[float, float, str]:
     """Wall seconds and peak RSS (MB) of one `botify train` in a fresh process."""
-    command = [sys.executable, "-m", "botify", "train", str(logs), "--catalog", str(catalog)]
+    command = [sys.executable, "-m", "lab", "train", str(logs), "--catalog", str(catalog)]
     command += ["--out", str(out), *extra]
     started = time.perf_counter()
     with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:

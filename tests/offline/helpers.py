@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from offline.synthetic import Users, make_users, simulate, write_log
+from lab.synthetic import Users, make_users, simulate, write_log
 
 
 def event(

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from offline.ab import main
-from offline.synthetic import cut, make_users, simulate, write_log
+from lab.synthetic import cut, make_users, simulate, write_log
 from tests.offline.helpers import event, synthetic_log, write_events
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -159,7 +159,7 @@ def test_botify_command_dispatches_without_traceback(tmp_path, capsys):
         tmp_path / "log" / "events.jsonl",
         [event(u, u, "last", arm=["C", "T1"][u % 2]) for u in range(100)],
     )
-    command = [sys.executable, "-m", "botify", "ab"]
+    command = [sys.executable, "-m", "lab", "ab"]
     done = subprocess.run(
         [*command, str(tmp_path / "log"), "--experiment", "AB", "--out", str(tmp_path / "r")],
         capture_output=True,

@@ -18,7 +18,7 @@ from offline.logfiles import find_log_files
 from offline.reading import read_log
 from offline.sessions import METRICS, arm_summary, sessionize
 from offline.stats import Sample, course_effect, welch_dof
-from offline.synthetic import cut, make_users, simulate, write_log
+from lab.synthetic import cut, make_users, simulate, write_log
 from tests.offline.helpers import event, write_events
 
 # Users 1-3 in C, 4-6 in T1. User 1 has a session and then an unfinished one, user 2 never

@@ -11,7 +11,7 @@ import scipy.stats
 from offline.effects import effects_table
 from offline.sessions import sessionize
 from offline.stats import Sample, cuped_adjust, delta_lift, holm, srm
-from offline.synthetic import make_users, simulate
+from lab.synthetic import make_users, simulate
 from tests.offline.helpers import events_frame
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from offline.effects import effects_table
 from offline.sessions import sessionize
-from offline.synthetic import bucket, make_users, simulate
+from lab.synthetic import bucket, make_users, simulate
 from tests.offline.helpers import events_frame
 
 REPETITIONS = 1_000  # binomial SE of a 5% share: 0.7 points, so 3%..7% is about +-3 SE

@@ -59,14 +59,13 @@ def run(*args):
     )
 
 
-def test_botify_lists_its_commands():
+def test_python_m_botify_keeps_only_the_service_commands():
     for args in ((), ("--help",)):
         result = run(*args)
         assert result.returncode == 0
-        for command in ("serve", "load", "world", "sim", "ab", "train", "experiment"):
-            assert f"  {command} " in result.stdout
+        assert "{serve,load}" in result.stdout and "botify --help" in result.stdout
     unknown = run("frobnicate")
-    assert unknown.returncode == 2 and "unknown command" in unknown.stderr
+    assert unknown.returncode == 2 and "unknown command 'frobnicate'" in unknown.stderr
 
 
 def test_serve_refuses_a_bad_config_without_a_traceback(tmp_path):

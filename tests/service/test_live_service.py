@@ -182,7 +182,7 @@ def test_hup_reloads_the_config_without_a_restart(tmp_path, redis_url, start_ser
     import os
     import signal
 
-    from offline.experiment import wait_for_routing
+    from lab.experiment import wait_for_routing
 
     data = small_dataset(tmp_path / "data")
 

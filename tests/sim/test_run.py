@@ -133,7 +133,7 @@ def test_console_run_stops_cleanly_on_quit(sim_config, tmp_path):
 
 
 def test_botify_sim_dispatches_to_the_runner(sim_config, capsys):
-    from botify.cli import main as botify_main
+    from lab.cli import main as botify_main
 
     assert botify_main(["sim", "--config", str(sim_config), "--episodes", "5", "single",
                         "--recommender", "dummy"]) == 0  # fmt: skip

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from botify.cli import main as botify_main
+from lab.cli import main as botify_main
 from sim.layout import WorldPaths
 from sim.neighbours import nearest_many
 from sim.user import listened_fraction

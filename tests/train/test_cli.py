@@ -287,7 +287,7 @@ def test_a_run_that_fails_while_writing_leaves_the_earlier_files(
 
 def test_no_traceback_from_the_command(tmp_path, catalog):
     result = subprocess.run(
-        [sys.executable, "-m", "botify", "train", str(tmp_path / "nope"), "--catalog",
+        [sys.executable, "-m", "lab", "train", str(tmp_path / "nope"), "--catalog",
          str(catalog), "--out", str(tmp_path / "out")],
         cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip

@@ -1,7 +1,7 @@
 """A simulated day served in-process and logged as the service logs it, for the online evaluation
 of trained files without starting the service.
 
-    python -m offline.simday --botify-config CONFIG --episodes 20000 --day 1 --seed 7 --log DIR
+    python -m lab.simday --botify-config CONFIG --episodes 20000 --day 1 --seed 7 --log DIR
 
 The simulator's users (sim/: its world, listener model and day schedule) listen to what a botify
 config's routing experiment answers; each /next and /last is decided exactly as botify.service
@@ -109,7 +109,7 @@ def run_day(sim_config: str, botify_config: str, episodes: int, day: int, seed: 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m offline.simday", description=__doc__.split("\n\n")[0]
+        prog="python -m lab.simday", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--botify-config", required=True, help="botify config.json")
     parser.add_argument("--sim-config", default="sim/config.yaml", help="simulator config")

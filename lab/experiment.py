@@ -57,7 +57,7 @@ def step(number: int, text: str) -> None:
 
 
 def botify_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "botify", *args]
+    return [sys.executable, "-m", "lab", *args]
 
 
 def run_step(command: list[str], log: Path | None = None) -> str:

@@ -1,5 +1,5 @@
 """The daily loop on a small simulated world: a cold-start day logged in-process
-(offline.simday), `botify train` on its log, then an A/B day of the learned chain against
+(lab.simday), `botify train` on its log, then an A/B day of the learned chain against
 Random that `botify ab` judges."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from offline.ab import main as ab_main
-from offline.simday import main as simday_main
+from lab.simday import main as simday_main
 from offline.train import main as train_main
 from sim.world import write_world
 from sim.worldgen import WorldSpec, generate

@@ -1,6 +1,6 @@
-"""The `botify` command: one entry point gathering the service's, simulator's and offline tools'
-commands. Each command's module is imported only when that command runs, so the service never
-imports `sim` or `offline`."""
+"""The `botify` command: one entry point gathering the service's, simulator's, offline tools' and
+lab's commands. Each command's module is imported only when that command runs, so a command needs
+only the extras of its own part (`botify serve` runs without the sim and offline extras)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("sim.run:main", "run synthetic users against a recommender (as python -m sim.run)"),
     "ab": ("offline.ab:main", "A/B report from the service's event logs"),
     "train": ("offline.train:main", "learn recommendation files from the event logs"),
-    "experiment": ("offline.experiment:main", "the whole A/B day loop in one command"),
+    "experiment": ("lab.experiment:main", "the whole A/B day loop in one command"),
+    "simday": ("lab.simday:main", "one simulated day served in-process and logged (no HTTP)"),
 }
 
 

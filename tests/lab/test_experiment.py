@@ -28,7 +28,7 @@ def test_quick_experiment_runs_the_whole_loop_and_leaves_nothing_running(tmp_pat
         [
             sys.executable,
             "-m",
-            "botify",
+            "lab",
             "experiment",
             "--quick",
             "--sessions",

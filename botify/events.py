@@ -1,0 +1,50 @@
+"""The event record: one JSON object per accepted /next and /last, the one owner of its fields.
+
+The course's notebooks read the log with `pandas.read_json(path, lines=True)` and count every
+line as a track event, so `message` keeps exactly the values "next" and "last" and the course's
+fields keep their meaning. botify adds `recommender`: the chain link that answered (null on
+`last`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MESSAGES = ("next", "last")
+
+# Each field and the type of its value; `recommendation` and `recommender` are null on `last`.
+FIELDS: dict[str, type] = {
+    "message": str,
+    "timestamp": int,  # milliseconds since the epoch
+    "user": int,
+    "track": int,
+    "time": float,  # the listened fraction of `track`
+    "latency": float,  # seconds the service worked on the request
+    "recommendation": int,
+    "experiments": dict,  # experiment name -> the user's arm
+    "recommender": str,
+}
+
+
+def make_event(
+    message: str,
+    timestamp: int,
+    user: int,
+    track: int,
+    time: float,
+    latency: float,
+    recommendation: int | None,
+    experiments: dict[str, str],
+    recommender: str | None,
+) -> dict[str, Any]:
+    return {
+        "message": message,
+        "timestamp": timestamp,
+        "user": user,
+        "track": track,
+        "time": time,
+        "latency": latency,
+        "recommendation": recommendation,
+        "experiments": experiments,
+        "recommender": recommender,
+    }
