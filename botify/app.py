@@ -60,25 +60,27 @@ class Hello(Resource):
         return {"status": "alive", "message": "welcome to botify, the best toy music recommender"}
 
 
-class Track(Resource):
-    def __init__(self, service: Service):
-        self.service = service
+class ServiceResource(Resource):
+    """A resource of the running service: its decisions (`service`) and its Redis (`store`)."""
 
+    def __init__(self, service: Service, store: RedisStore):
+        self.service = service
+        self.store = store
+
+
+class Track(ServiceResource):
     @guarded
     def get(self, track: str):
-        record = self.service.store.track_record(parse_id(track, "track"))
+        record = self.store.track_record(parse_id(track, "track"))
         if record is None:
             return error(404, f"track: {track} is not in the catalog")
         return record
 
 
-class Listen(Resource):
+class Listen(ServiceResource):
     """POST /next and /last: a user's listen of a track; `answer` is the service's method."""
 
     answer = ""
-
-    def __init__(self, service: Service):
-        self.service = service
 
     @guarded
     def post(self, user: str):
@@ -96,13 +98,10 @@ class LastTrack(Listen):
     answer = "last"
 
 
-class Health(Resource):
-    def __init__(self, service: Service):
-        self.service = service
-
+class Health(ServiceResource):
     def get(self):
         try:
-            snapshot = self.service.store.current_snapshot()
+            snapshot = self.store.current_snapshot()
         except NoData as missing:
             return error(503, str(missing))
         except redis.RedisError as outage:
@@ -110,10 +109,7 @@ class Health(Resource):
         return {"status": "ok", "version": snapshot.version, "tracks": len(snapshot.catalog)}
 
 
-class Experiments(Resource):
-    def __init__(self, service: Service):
-        self.service = service
-
+class Experiments(ServiceResource):
     def get(self):
         return self.service.experiments.describe()
 
@@ -159,7 +155,7 @@ def create_app(config: Config, store: RedisStore | None = None, events: EventLog
         response.mimetype = "application/json"
         return response
 
-    kwargs = {"resource_class_kwargs": {"service": service}}
+    kwargs = {"resource_class_kwargs": {"service": service, "store": store}}
     api.add_resource(Hello, "/")
     api.add_resource(Track, "/track/<track>", **kwargs)
     api.add_resource(NextTrack, "/next/<user>", **kwargs)

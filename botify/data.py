@@ -12,31 +12,41 @@ import contextvars
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
 from botify.dataset import Catalog, Lists
 
-# A read, as a tuple: ("items", source, track), ("users", source, user), ("history", user) or
-# ("session", user).
-Key = tuple
+
+class Read(NamedTuple):
+    """One value a recommender reads: a track's item list or a user's list in a list source, or a
+    user's history or session. Hashable, so a request's reads are deduplicated."""
+
+    kind: str  # "items", "users", "history" or "session"
+    id: int  # the track (items) or the user (the others)
+    source: str = ""  # the list source of "items" and "users"
+
+    @property
+    def lists(self) -> tuple[str, str]:
+        """The list source as `Snapshot.lists` names it: ("items", "i2i")."""
+        return (self.kind, self.source)
 
 
-def items_key(source: str, track: int) -> Key:
-    return ("items", source, track)
+def items_key(source: str, track: int) -> Read:
+    return Read("items", track, source)
 
 
-def users_key(source: str, user: int) -> Key:
-    return ("users", source, user)
+def users_key(source: str, user: int) -> Read:
+    return Read("users", user, source)
 
 
-def history_key(user: int) -> Key:
-    return ("history", user)
+def history_key(user: int) -> Read:
+    return Read("history", user)
 
 
-def session_key(user: int) -> Key:
-    return ("session", user)
+def session_key(user: int) -> Read:
+    return Read("session", user)
 
 
 @dataclass(frozen=True)
@@ -66,7 +76,7 @@ class NoData(RuntimeError):
 
 
 class Store(Protocol):
-    def read(self, keys: Sequence[Key], version: str | None = None) -> tuple[Snapshot, list]:
+    def read(self, keys: Sequence[Read], version: str | None = None) -> tuple[Snapshot, list]:
         """The current snapshot and the values of `keys`, consistent with it. With `version`,
         read that version's data (a request keeps the version it started with)."""
 
@@ -83,7 +93,7 @@ class Store(Protocol):
 @dataclass
 class _RequestReads:
     snapshot: Snapshot
-    values: dict[Key, object] = field(default_factory=dict)
+    values: dict[Read, object] = field(default_factory=dict)
 
 
 _current: contextvars.ContextVar[_RequestReads | None] = contextvars.ContextVar(
@@ -98,7 +108,7 @@ class DataView:
         self.store = store
 
     @contextmanager
-    def request(self, keys: Sequence[Key] = ()) -> Iterator[Snapshot]:
+    def request(self, keys: Sequence[Read] = ()) -> Iterator[Snapshot]:
         """Fetch `keys` in one round trip and serve them to every read inside the block."""
         snapshot, values = self.store.read(keys)
         token = _current.set(_RequestReads(snapshot, dict(zip(keys, values, strict=True))))
@@ -107,7 +117,7 @@ class DataView:
         finally:
             _current.reset(token)
 
-    def _read(self, keys: Sequence[Key]) -> list:
+    def _read(self, keys: Sequence[Read]) -> list:
         reads = _current.get()
         if reads is None:
             return self.store.read(keys)[1]

@@ -7,7 +7,7 @@ beside the log), which also guards rotation, and a writer that finds the file ro
 process reopens it. So no line is lost, duplicated, interleaved or cut, across rotations too.
 Closing (a graceful stop, at exit) writes everything still queued.
 
-Rotation is by size, like logging's RotatingFileHandler: events.jsonl -> events.jsonl.1 -> ...
+Rotation is by size, in the order botify.lognames owns: events.jsonl -> events.jsonl.1 -> ...
 up to `backups` files; with backups=0 the file is never rotated.
 """
 
@@ -23,7 +23,8 @@ from pathlib import Path
 
 import ujson
 
-LOG_FILE = "events.jsonl"
+from botify.lognames import LOG_FILE, backup_name
+
 BATCH = 4096  # events per write at most
 FLUSH_INTERVAL = 0.05  # seconds between writes: events reach the file within this delay
 
@@ -36,10 +37,9 @@ class EventLog:
         directory: str | os.PathLike,
         max_bytes: int = 100 * 1024 * 1024,
         backups: int = 20,
-        filename: str = LOG_FILE,
     ):
         self.directory = Path(directory)
-        self.path = self.directory / filename
+        self.path = self.directory / LOG_FILE
         self.max_bytes = max_bytes
         self.backups = backups
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -48,6 +48,8 @@ class EventLog:
         self._fd: int | None = None
         self._lock_fd: int | None = None
         self._start_lock = threading.Lock()
+        # One drain at a time (the writer thread's, or a caller's flush), so batches keep order.
+        self._drain_lock = threading.Lock()
         self._stopping = threading.Event()
         self._closed = False
         atexit.register(self.close)
@@ -83,7 +85,11 @@ class EventLog:
         self._drain()
 
     def _drain(self) -> None:
-        batch = []
+        with self._drain_lock:
+            self._drain_queue()
+
+    def _drain_queue(self) -> None:
+        batch: list[dict] = []
         while True:
             try:
                 batch.append(self._queue.get_nowait())
@@ -134,10 +140,10 @@ class EventLog:
 
     def _rotate(self) -> None:
         for number in range(self.backups - 1, 0, -1):
-            source = Path(f"{self.path}.{number}")
+            source = self.directory / backup_name(number)
             if source.exists():
-                os.replace(source, f"{self.path}.{number + 1}")
-        os.replace(self.path, f"{self.path}.1")
+                os.replace(source, self.directory / backup_name(number + 1))
+        os.replace(self.path, self.directory / backup_name(1))
 
     # -- stopping ------------------------------------------------------------------------
 
@@ -157,6 +163,7 @@ class EventLog:
         self._fd = self._lock_fd = None
         self._pid = None
 
-    def flush(self, timeout: float = 10.0) -> None:
-        """Write everything queued so far and keep going (tests, before reading the file)."""
-        self.close(timeout)
+    def flush(self) -> None:
+        """Write everything queued so far, from the calling thread, and keep logging."""
+        if self._pid == os.getpid() and not self._closed:
+            self._drain()

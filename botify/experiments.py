@@ -1,6 +1,5 @@
-"""A/B experiments: users bucketed into arms exactly as the course's service does.
+"""A/B experiments: users bucketed into arms exactly as the course's service does (botify.arms).
 
-`mmh3.hash(str(user), mmh3.hash(name), signed=False) % n_arms`; arm 0 is "C", then "T1", "T2"...
 One experiment routes traffic (its arms hold recommender chains); every declared experiment's arm
 is recorded in each event, so an A/A experiment can be logged alongside the real one.
 
@@ -14,28 +13,13 @@ In config.json:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
-import mmh3
-
+from botify.arms import arm_names, bucket, experiment_seed
 from botify.config import Config, ConfigError
 from botify.data import DataView
 from botify.recommenders.chain import Chain, build_chain
-
-
-def arm_names(n_arms: int) -> list[str]:
-    return ["C"] + [f"T{i}" for i in range(1, n_arms)]
-
-
-def experiment_seed(experiment: str) -> int:
-    """`mmh3.hash(experiment)` as the course's mmh3 (3.x) used it as a seed: reduced to 32 unsigned
-    bits. mmh3 4+ refuses negative seeds; the unsigned hash is the same seed."""
-    return mmh3.hash(experiment, signed=False)
-
-
-def bucket(user: int, experiment: str, n_arms: int) -> int:
-    """The course's assignment of a user to an arm number."""
-    return mmh3.hash(str(user), experiment_seed(experiment), signed=False) % n_arms
 
 
 @dataclass
@@ -43,12 +27,15 @@ class Experiment:
     name: str
     arms: list[str]
     chains: dict[str, Chain] | None = None  # only the routing experiment needs chains
+    pinned_arm: str | None = None  # every user in this arm (an in-process run of one arm)
 
     def __post_init__(self):
         self._seed = experiment_seed(self.name)
 
     def arm(self, user: int) -> str:
-        return self.arms[mmh3.hash(str(user), self._seed, signed=False) % len(self.arms)]
+        if self.pinned_arm is not None:
+            return self.pinned_arm
+        return self.arms[bucket(user, self.name, len(self.arms), self._seed)]
 
     def describe(self) -> dict:
         described = {"name": self.name, "arms": len(self.arms)}
@@ -73,7 +60,21 @@ class Experiments:
         arms = {experiment.name: experiment.arm(user) for experiment in self.declared}
         routing = self.routing
         arm = arms[routing.name] if routing in self.declared else routing.arm(user)
+        assert routing.chains is not None  # the routing experiment always has chains
         return routing.chains[arm], arms
+
+    def pinned(self, arm: str) -> Experiments:
+        """The same experiments with every user in `arm` of the routing experiment (and logged
+        in it). Raises ValueError for an arm that is not one of the routing experiment's."""
+        routing = self.routing
+        if arm not in routing.arms:
+            raise ValueError(
+                f"arm {arm!r} is not an arm of experiment {routing.name!r} "
+                f"(arms: {', '.join(routing.arms)})"
+            )
+        pinned = dataclasses.replace(routing, pinned_arm=arm)
+        declared = [pinned if e is routing else e for e in self.declared]
+        return Experiments(declared, pinned)
 
     def describe(self) -> dict:
         return {

@@ -1,21 +1,24 @@
-"""A botify config's recommender chains run in-process, without HTTP or Redis: the simulator's
-fast offline evaluation.
+"""A botify config's experiment run in-process, without HTTP or Redis: the simulator's fast
+offline evaluation, and the lab's logged in-process day.
 
-The data files that the config names are read into memory, users are routed to arms exactly as
-the service routes them (or all to one `arm`), and per-user state (session, history) lives in
-dicts. The recommenders are the service's own classes, so an in-process run and a served run
-make the same decisions.
+The data files that the config names are read into memory and per-user state (session, history)
+lives in dicts (`MemoryStore`); requests go through the service's own `Service`, so users are
+routed to arms, chains run, state is kept and events are logged exactly as the service does it.
+What differs is injected: the store, the clock of the events' timestamps, and where events go
+(nowhere unless a log is given).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from botify.config import Config, load_config
-from botify.data import EMPTY_SESSION, DataView, Key, Session, Snapshot
+from botify.data import EMPTY_SESSION, DataView, Read, Session, Snapshot
 from botify.dataset import Dataset, read_configured_dataset
-from botify.experiments import Experiments, build_experiments
+from botify.experiments import build_experiments
+from botify.service import EventSink, Service, wall_clock_ms
 
 
 class MemoryStore:
@@ -34,19 +37,17 @@ class MemoryStore:
         self.histories: dict[int, list[tuple[int, float]]] = {}
         self.sessions: dict[int, Session] = {}
 
-    def _value(self, key: Key):
-        kind = key[0]
-        if kind in ("items", "users"):
-            sources = self.dataset.items if kind == "items" else self.dataset.users
-            lists = sources.get(key[1])
-            return None if lists is None else lists.get(key[2])
-        if kind == "history":
-            return self.histories.get(key[1], [])
-        if kind == "session":
-            return self.sessions.get(key[1], EMPTY_SESSION)
+    def _value(self, key: Read):
+        if key.source:
+            lists = self.snapshot.lists.get(key.lists)
+            return None if lists is None else lists.get(key.id)
+        if key.kind == "history":
+            return self.histories.get(key.id, [])
+        if key.kind == "session":
+            return self.sessions.get(key.id, EMPTY_SESSION)
         raise ValueError(f"unknown read {key!r}")
 
-    def read(self, keys: Sequence[Key], version: str | None = None) -> tuple[Snapshot, list]:
+    def read(self, keys: Sequence[Read], version: str | None = None) -> tuple[Snapshot, list]:
         return self.snapshot, [self._value(key) for key in keys]
 
     def record(self, user, track, time, recommendation, state) -> None:
@@ -64,7 +65,18 @@ class MemoryStore:
         self.sessions.pop(user, None)
 
 
+class DiscardEvents:
+    """An event sink that keeps nothing: an in-process run that was given no log."""
+
+    def write(self, event: dict) -> None:
+        pass
+
+
 class InProcessRecommender:
+    """The service's decisions for a config, in this process. `arm` pins every user to one arm
+    of the routing experiment; `seed` makes the random picks reproducible; `events` receives
+    every event (a botify.eventlog.EventLog writes the service's log), stamped by `clock_ms`."""
+
     def __init__(
         self,
         config: Config,
@@ -72,44 +84,35 @@ class InProcessRecommender:
         *,
         arm: str | None = None,
         seed: int = 0,
+        events: EventSink | None = None,
+        clock_ms: Callable[[], int] = wall_clock_ms,
     ):
         self.config = config
         self.store = MemoryStore(
             dataset if dataset is not None else read_configured_dataset(config),
             config["history_length"],
         )
-        self.data = DataView(self.store)
-        self.experiments: Experiments = build_experiments(config, self.data, seed=seed)
-        routing = self.experiments.routing
-        if arm is not None and arm not in routing.chains:
-            raise ValueError(
-                f"arm {arm!r} is not an arm of experiment {routing.name!r} "
-                f"(arms: {', '.join(routing.chains)})"
-            )
-        self.arm = arm
+        data = DataView(self.store)
+        experiments = build_experiments(config, data, seed=seed)
+        if arm is not None:
+            experiments = experiments.pinned(arm)
+        self.service = Service(
+            self.store, data, experiments, events or DiscardEvents(), clock_ms=clock_ms
+        )
 
     @classmethod
-    def from_config(
-        cls, config_path: str | os.PathLike, *, arm: str | None = None, seed: int = 0
-    ) -> InProcessRecommender:
-        return cls(load_config(config_path), arm=arm, seed=seed)
+    def from_config(cls, config_path: str | os.PathLike, **options) -> InProcessRecommender:
+        return cls(load_config(config_path), **options)
 
     @property
     def catalog(self):
         return self.store.snapshot.catalog
 
-    def _chain(self, user: int):
-        if self.arm is not None:
-            return self.experiments.routing.chains[self.arm]
-        return self.experiments.assign(user)[0]
-
     def recommend_next(self, user: int, prev_track: int, prev_track_time: float) -> int:
         """As POST /next: the recommendation, with the user's state kept as the service keeps it."""
-        chain = self._chain(user)
-        track, _ = chain.recommend(user, prev_track, prev_track_time)
-        self.store.record(user, prev_track, prev_track_time, track, chain.state)
-        return track
+        answer = self.service.next(user, prev_track, prev_track_time, time.perf_counter())
+        return answer["track"]
 
-    def end_session(self, user: int) -> None:
+    def end_session(self, user: int, last_track: int, last_track_time: float) -> None:
         """As POST /last."""
-        self.store.end_session(user)
+        self.service.last(user, last_track, last_track_time, time.perf_counter())

@@ -1,27 +1,47 @@
 """What /next and /last do, apart from HTTP: route the user to an arm, run its chain on one
-round trip of reads, keep the user's state, log the event."""
+round trip of reads, keep the user's state, log the event.
+
+This is the one place that decides: the HTTP service runs it over Redis, the in-process runs
+(botify.inprocess) over memory with a simulated clock, so both make and log the same decisions.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Protocol
 
-from botify.data import DataView
-from botify.eventlog import EventLog
+from botify.data import DataView, Store
+from botify.events import make_event
 from botify.experiments import Experiments
-from botify.store import RedisStore
 from botify.validation import BadInput
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class EventSink(Protocol):
+    def write(self, event: dict) -> None: ...
 
 
 class Service:
     def __init__(
-        self, store: RedisStore, data: DataView, experiments: Experiments, events: EventLog
+        self,
+        store: Store,
+        data: DataView,
+        experiments: Experiments,
+        events: EventSink,
+        clock_ms: Callable[[], int] = wall_clock_ms,
     ):
         self.store = store
         self.data = data
         self.experiments = experiments
         self.events = events
+        self.clock_ms = clock_ms  # the events' timestamps
 
     def next(self, user: int, track: int, listened: float, started: float) -> dict:
+        """`started`: time.perf_counter() when the request arrived (for its latency)."""
         chain, arms = self.experiments.assign(user)
         with self.data.request(chain.reads(user, track, listened)) as snapshot:
             if track not in snapshot.catalog:
@@ -41,16 +61,9 @@ class Service:
         return {"user": user}
 
     def _log(self, message, user, track, listened, started, recommendation, arms, link) -> None:
+        latency = time.perf_counter() - started
         self.events.write(
-            {
-                "message": message,
-                "timestamp": int(time.time() * 1000),
-                "user": user,
-                "track": track,
-                "time": listened,
-                "latency": time.perf_counter() - started,
-                "recommendation": recommendation,
-                "experiments": arms,
-                "recommender": link,
-            }
+            make_event(
+                message, self.clock_ms(), user, track, listened, latency, recommendation, arms, link
+            )
         )

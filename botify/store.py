@@ -19,7 +19,7 @@ import ujson
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from botify.data import EMPTY_SESSION, Key, NoData, Session, Snapshot
+from botify.data import EMPTY_SESSION, NoData, Read, Session, Snapshot
 from botify.dataset import ID_DTYPE, Catalog, Lists
 
 
@@ -168,26 +168,26 @@ class RedisStore:
 
     # -- reads ---------------------------------------------------------------------------
 
-    def _queue(self, pipe, version: str, key: Key) -> None:
-        kind = key[0]
+    def _queue(self, pipe, version: str, key: Read) -> None:
+        kind = key.kind
         if kind == "items":
-            pipe.get(self.keys.items(version, key[1], key[2]))
+            pipe.get(self.keys.items(version, key.source, key.id))
         elif kind == "users":
-            pipe.get(self.keys.users(version, key[1], key[2]))
+            pipe.get(self.keys.users(version, key.source, key.id))
         elif kind == "history":
-            pipe.lrange(self.keys.history(key[1]), 0, -1)
+            pipe.lrange(self.keys.history(key.id), 0, -1)
         elif kind == "session":
-            pipe.smembers(self.keys.seen(key[1]))
-            pipe.get(self.keys.first_track(key[1]))
+            pipe.smembers(self.keys.seen(key.id))
+            pipe.get(self.keys.first_track(key.id))
         else:
             raise ValueError(f"unknown read {key!r}")
 
     @staticmethod
-    def _decode(keys: Sequence[Key], replies: list) -> list:
-        values = []
-        replies = iter(replies)
+    def _decode(keys: Sequence[Read], reply_list: list) -> list:
+        values: list = []
+        replies = iter(reply_list)
         for key in keys:
-            kind = key[0]
+            kind = key.kind
             if kind in ("items", "users"):
                 values.append(unpack(next(replies)))
             elif kind == "history":
@@ -206,14 +206,14 @@ class RedisStore:
                     )
         return values
 
-    def _split(self, snapshot: Snapshot, keys: Sequence[Key]) -> tuple[dict[Key, object], list]:
+    def _split(self, snapshot: Snapshot, keys: Sequence[Read]) -> tuple[dict[Read, object], list]:
         """Reads answered from memory (whole sources), and those left for Redis."""
-        local: dict[Key, object] = {}
+        local: dict[Read, object] = {}
         remote = []
         for key in keys:
-            lists = snapshot.lists.get(key[:2]) if key[0] in ("items", "users") else None
+            lists = snapshot.lists.get(key.lists) if key.source else None
             if lists is not None:
-                local[key] = lists.get(key[2])
+                local[key] = lists.get(key.id)
             else:
                 remote.append(key)
         return local, remote
@@ -222,7 +222,7 @@ class RedisStore:
         fetched = dict(zip(remote, self._decode(remote, replies), strict=True))
         return [local[key] if key in local else fetched[key] for key in keys]
 
-    def read(self, keys: Sequence[Key], version: str | None = None) -> tuple[Snapshot, list]:
+    def read(self, keys: Sequence[Read], version: str | None = None) -> tuple[Snapshot, list]:
         if version is not None:
             snapshot = self._snapshot(version)
             local, remote = self._split(snapshot, keys)

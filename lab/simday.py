@@ -20,90 +20,53 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from botify.config import ConfigError
 from botify.dataset import DataError
 from botify.eventlog import EventLog
-from botify.inprocess import InProcessRecommender
+from botify.lognames import LOG_FILE
 
 EPOCH_MS = 1_704_067_200_000  # 2024-01-01 00:00 UTC
 DAY_MS = 86_400_000
 
 
-class LoggedChains:
-    """A simulator agent (sim.agents.base.Agent's interface) that runs a botify config's
-    experiment in-process and logs every request."""
+class SimulatedClock:
+    """The events' timestamps: set to each session's start, one millisecond more per event."""
 
-    name = "botify-inprocess-logged"
+    def __init__(self) -> None:
+        self.now_ms = 0
 
-    def __init__(self, config_path: str, seed: int, log_dir: Path):
-        self.recommender = InProcessRecommender.from_config(config_path, seed=seed)
-        self.experiments = self.recommender.experiments
-        self.store = self.recommender.store
-        self.events = EventLog(log_dir, max_bytes=0, backups=0)
-        self.clock_ms = 0  # the simulated time of the next event
-
-    def attach(self, env: Any) -> None:
-        pass
-
-    def recommend(self, observation: dict[str, int], reward: float, info: dict[str, Any]) -> int:
-        started = time.perf_counter()
-        user, track = int(observation["user"]), int(observation["track"])
-        chain, arms = self.experiments.assign(user)
-        recommendation, link = chain.recommend(user, track, reward)
-        self.store.record(user, track, reward, recommendation, chain.state)
-        self._log("next", user, track, reward, started, recommendation, arms, link)
-        return recommendation
-
-    def end_session(self, observation: dict[str, int], reward: float, info: dict[str, Any]) -> None:
-        started = time.perf_counter()
-        user, track = int(observation["user"]), int(observation["track"])
-        _, arms = self.experiments.assign(user)
-        self.store.end_session(user)
-        self._log("last", user, track, reward, started, None, arms, None)
-
-    def close(self) -> None:
-        self.events.close()
-
-    def _log(self, message, user, track, listened, started, recommendation, arms, link) -> None:
-        self.events.write(
-            {
-                "message": message,
-                "timestamp": self.clock_ms,
-                "user": user,
-                "track": track,
-                "time": float(listened),
-                "latency": time.perf_counter() - started,
-                "recommendation": recommendation,
-                "experiments": arms,
-                "recommender": link,
-            }
-        )
-        self.clock_ms += 1
+    def __call__(self) -> int:
+        self.now_ms += 1
+        return self.now_ms - 1
 
 
 def run_day(sim_config: str, botify_config: str, episodes: int, day: int, seed: int, log: Path):
     """The day's session results (sim.runner.SessionResult), its events logged into `log`."""
-    from sim.catalog import load_world
+    from sim.agents.inprocess import InprocessAgent
     from sim.config import load_config
     from sim.env import RecEnv
     from sim.runner import run_session
     from sim.schedule import plan_day
+    from sim.world import load_world
 
     config = load_config(sim_config)
     world = load_world(config.world.paths(), config.user)
-    agent = LoggedChains(botify_config, seed, log)
-    env = RecEnv(world, config.user.max_session_steps)
-    period_ms = DAY_MS // episodes
-    results = []
+    clock = SimulatedClock()
+    events = EventLog(log, max_bytes=0, backups=0)
     try:
+        agent = InprocessAgent(
+            botify_config, None, seed, world.n_tracks, events=events, clock_ms=clock
+        )
+        env = RecEnv(world, config.user.max_session_steps)
+        period_ms = DAY_MS // episodes
+        results = []
         for visits in plan_day(seed, day, episodes, world.n_users):
             for visit in visits:
-                agent.clock_ms = EPOCH_MS + day * DAY_MS + visit.episode * period_ms
-                results.append(run_session(env, agent, day, visit))  # type: ignore[arg-type]
+                clock.now_ms = EPOCH_MS + day * DAY_MS + visit.episode * period_ms
+                results.append(run_session(env, agent, day, visit))
     finally:
-        agent.close()
+        events.close()
     return results
 
 
@@ -118,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42, help="random seed (42)")
     parser.add_argument("--log", type=Path, required=True, help="log folder (events.jsonl)")
     args = parser.parse_args(argv)
-    if (args.log / "events.jsonl").exists():
-        print(f"simday: {args.log}/events.jsonl exists: use a new folder", file=sys.stderr)
+    if (args.log / LOG_FILE).exists():
+        print(f"simday: {args.log / LOG_FILE} exists: use a new folder", file=sys.stderr)
         return 2
     from sim.errors import SimError
 
@@ -135,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     mean = sum(times) / len(times)
     print(
         f"simday: day {args.day}: {len(results)} sessions, mean session time {mean:.3f}, "
-        f"logged to {args.log}/events.jsonl in {time.perf_counter() - started:.1f} s"
+        f"logged to {args.log / LOG_FILE} in {time.perf_counter() - started:.1f} s"
     )
     return 0
 

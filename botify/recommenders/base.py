@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from botify.data import DataView, Key, session_key
+from botify.data import DataView, Read, session_key
 
 
 class Recommender:
@@ -43,7 +43,7 @@ class Recommender:
         if no_repeat:
             self.state = self.state | {"session"}
 
-    def reads(self, user: int, prev_track: int) -> list[Key]:
+    def reads(self, user: int, prev_track: int) -> list[Read]:
         """What this request will read, so the service fetches it all in one round trip."""
         return [session_key(user)] if self.no_repeat else []
 

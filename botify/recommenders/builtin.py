@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from botify.data import DataView, Key, history_key, items_key, session_key, users_key
+from botify.data import DataView, Read, history_key, items_key, session_key, users_key
 from botify.recommenders.base import Recommender
 
 
@@ -58,7 +58,7 @@ class StickyArtist(Recommender):
         if anchor == "session_first":
             self.state = self.state | {"session"}
 
-    def reads(self, user: int, prev_track: int) -> list[Key]:
+    def reads(self, user: int, prev_track: int) -> list[Read]:
         reads = super().reads(user, prev_track)
         if self.anchor == "session_first" and not self.no_repeat:
             reads.append(session_key(user))
@@ -87,7 +87,7 @@ class Indexed(Recommender):
         super().__init__(data, **options)
         self.source = _check_source(source)
 
-    def reads(self, user: int, prev_track: int) -> list[Key]:
+    def reads(self, user: int, prev_track: int) -> list[Read]:
         return [*super().reads(user, prev_track), users_key(self.source, user)]
 
     def candidates(self, user, prev_track, prev_track_time):
@@ -105,7 +105,7 @@ class Contextual(Recommender):
         super().__init__(data, **options)
         self.source = _check_source(source)
 
-    def reads(self, user: int, prev_track: int) -> list[Key]:
+    def reads(self, user: int, prev_track: int) -> list[Read]:
         return [*super().reads(user, prev_track), items_key(self.source, prev_track)]
 
     def candidates(self, user, prev_track, prev_track_time):
@@ -126,7 +126,7 @@ class HistoryI2I(Recommender):
         self.history = _check_positive_int("history", history)
         self.state = self.state | {"history"}
 
-    def reads(self, user: int, prev_track: int) -> list[Key]:
+    def reads(self, user: int, prev_track: int) -> list[Read]:
         return [
             *super().reads(user, prev_track),
             history_key(user),

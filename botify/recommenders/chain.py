@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import redis
 
 from botify.config import ConfigError
-from botify.data import DataView, Key
+from botify.data import DataView, Read
 from botify.recommenders.base import Recommender
 from botify.recommenders.builtin import BUILTIN, Random
 
@@ -91,9 +91,9 @@ class Chain:
             *(getattr(link.recommender, "state", ()) for link in self.links)
         )
 
-    def reads(self, user: int, prev_track: int, prev_track_time: float) -> list[Key]:
+    def reads(self, user: int, prev_track: int, prev_track_time: float) -> list[Read]:
         """Everything the links that may run will read, without repeats."""
-        keys: dict[Key, None] = {}
+        keys: dict[Read, None] = {}
         for link in self.links:
             if link.skips(prev_track_time):
                 continue

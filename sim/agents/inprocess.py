@@ -14,7 +14,15 @@ from sim.errors import SimError
 class InprocessAgent(Agent):
     name = "inprocess"
 
-    def __init__(self, config_path: str, arm: str | None, seed: int, n_tracks: int) -> None:
+    def __init__(
+        self,
+        config_path: str,
+        arm: str | None,
+        seed: int,
+        n_tracks: int,
+        **options: Any,
+    ) -> None:
+        """`options` go to botify's InProcessRecommender (an event log and its clock)."""
         try:
             from botify.inprocess import InProcessRecommender
         except ImportError as error:
@@ -22,7 +30,9 @@ class InprocessAgent(Agent):
         self.config_path = config_path
         self.n_tracks = n_tracks
         try:
-            self.recommender = InProcessRecommender.from_config(config_path, arm=arm, seed=seed)
+            self.recommender = InProcessRecommender.from_config(
+                config_path, arm=arm, seed=seed, **options
+            )
         except (ValueError, OSError) as error:  # botify's ConfigError is a ValueError
             message = str(error)
             if not message.startswith(str(config_path)):
@@ -44,4 +54,4 @@ class InprocessAgent(Agent):
         return track
 
     def end_session(self, observation: dict[str, int], reward: float, info: dict[str, Any]) -> None:
-        self.recommender.end_session(observation["user"])
+        self.recommender.end_session(observation["user"], observation["track"], reward)

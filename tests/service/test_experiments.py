@@ -4,8 +4,9 @@ import mmh3
 import pytest
 import requests
 
+from botify.arms import arm_names, bucket
 from botify.config import ConfigError
-from botify.experiments import Experiment, arm_names, bucket
+from botify.experiments import Experiment
 
 # Arms of users 0, 7, 14, ... 399 as the course's service computes them, with its mmh3 3.1:
 # mmh3.hash(str(user), mmh3.hash(name), signed=False) % n (a negative seed was taken mod 2**32).

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import redis
 
-from botify.data import DataView, NoData
+from botify.data import DataView, NoData, items_key, users_key
 from botify.dataset import DataError, read_dataset
 from botify.loader import load
 from botify.store import Keys, RedisStore
@@ -168,10 +168,10 @@ def test_whole_sources_are_read_from_memory_without_a_round_trip(loaded):
     config, data = loaded()
     store = RedisStore(data.store.client, version_check_seconds=3600)
     view = DataView(store)
-    with view.request([("items", "i2i", 7), ("users", "ub", 3)]):
+    with view.request([items_key("i2i", 7), users_key("ub", 3)]):
         assert view.item_recommendations("i2i", 7).tolist() == [8, 9, 10, 11, 12]
     data.store.client.flushdb()  # Redis is empty now: only memory can answer
-    with view.request([("items", "i2i", 98), ("users", "ub", 5)]):
+    with view.request([items_key("i2i", 98), users_key("ub", 5)]):
         assert view.item_recommendations("i2i", 98).tolist() == [99, 0, 1, 2, 3]
         assert view.user_recommendations("ub", 5).tolist() == list(range(5, 15))
     checking = DataView(RedisStore(data.store.client, version_check_seconds=0))
