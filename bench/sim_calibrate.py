@@ -17,7 +17,7 @@ import time
 
 from sim_setup import OUT, botify_config, world
 
-from sim.catalog import load_world
+from sim.world import load_world
 from sim.config import load_config
 from sim.drivers import Driver
 from sim.report import Estimate

@@ -98,7 +98,7 @@ def run_requests_pool(sim_yaml: Path, url: str, sessions: int, threads: int, see
     """The same sessions driven by threads, each with a keep-alive requests.Session."""
     import requests
 
-    from sim.catalog import load_world
+    from sim.world import load_world
     from sim.config import load_config
     from sim.env import RecEnv
     from sim.schedule import plan_day

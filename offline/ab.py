@@ -33,6 +33,7 @@ from pathlib import Path
 
 import polars as pl
 
+from botify.arms import CONTROL, arm_names
 from offline.assignment import Assignment, assign
 from offline.errors import InputError, run_command
 from offline.logfiles import find_log_files
@@ -92,7 +93,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="NAME",
         help="the experiment to judge, as named in the events",
     )
-    parser.add_argument("--control", default="C", metavar="C", help="the control arm (C)")
+    parser.add_argument(
+        "--control", default=CONTROL, metavar=CONTROL, help=f"the control arm ({CONTROL})"
+    )
     parser.add_argument(
         "--alpha",
         type=alpha_value,
@@ -149,7 +152,7 @@ def srm_arms(assignment: Assignment, split: list[float] | None) -> tuple[list[st
     counts = {str(arm): n for arm, n in users.iter_rows()}
     arms = assignment.arms
     if split is not None and len(split) != len(arms):
-        standard = ["C"] + [f"T{i}" for i in range(1, len(split))]
+        standard = arm_names(len(split))
         if len(split) < len(arms) or not set(arms) <= set(standard):
             raise InputError(
                 f"--split gives {len(split)} weights but the experiment's arms in the logs are "

@@ -3,27 +3,18 @@
 The service writes each user's arm of every running experiment into the event
 (`"experiments": {"NAME": "C" | "T1" | ...}`). Events that do not name the experiment (or name
 no string arm) are left out and counted. Arms are ordered C, T1, T2, ... as the service numbers
-them (mmh3 bucket 0 is C), then any other label by name.
+them (botify.arms.arm_order: mmh3 bucket 0 is C), then any other label by name.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import polars as pl
 
+from botify.arms import arm_order
 from offline.errors import InputError
 from offline.reading import Log
-
-
-def arm_key(label: str) -> tuple[int, int, str]:
-    treatment = re.fullmatch(r"T(\d+)", label)
-    if label == "C":
-        return (0, 0, label)
-    if treatment:
-        return (1, int(treatment.group(1)), label)
-    return (2, 0, label)
 
 
 @dataclass
@@ -46,7 +37,7 @@ def assign(log: Log, experiment: str) -> Assignment:
     for text, value in log.experiment_objects.items():
         label = value.get(experiment)
         labels[text] = label if isinstance(label, str) and label else None
-    arms = sorted({label for label in labels.values() if label}, key=arm_key)
+    arms = sorted({label for label in labels.values() if label}, key=arm_order)
     if not arms:
         raise InputError(f'experiment {experiment!r} names no arm (a string such as "C") anywhere')
     # An Enum in arm order: compact, and sorts C, T1, T2, ...

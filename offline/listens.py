@@ -25,17 +25,11 @@ import polars as pl
 
 from offline.errors import InputError
 from offline.logfiles import find_log_files
-from offline.reading import read_log
+from offline.reading import event_schema, read_log, time_span
 from offline.tracks import Tracks
 
 # The fields of an event that training uses; `latency` and `experiments` are not required.
-FIELDS = {
-    "message": pl.String,
-    "timestamp": pl.Int64,
-    "user": pl.Int64,
-    "track": pl.Int64,
-    "time": pl.Float64,
-}
+FIELDS = event_schema(["message", "timestamp", "user", "track", "time"])
 MAX_EXAMPLES = 3
 
 
@@ -166,8 +160,7 @@ def read_listens(
     max_unknown_tracks: float = 0.01,
 ) -> tuple[Listens, LogAccount]:
     events, account = read_events(paths, max_bad_lines)
-    account.first_ms = int(events["timestamp"].min())
-    account.last_ms = int(events["timestamp"].max())
+    account.first_ms, account.last_ms = time_span(events)
 
     per_user = events.group_by("user").len()
     single = per_user.filter(pl.col("len") == 1)["user"]

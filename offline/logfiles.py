@@ -1,37 +1,19 @@
 """Which files to read: the command line names files and folders; folders are searched.
 
-The service logs to `events.jsonl` and rotates it like logging.handlers.RotatingFileHandler
-(`events.jsonl.1` is the newest backup, the highest number the oldest). Several replicas give one
-folder each. Files are returned oldest first within a folder so that reading order is time order,
-which breaks ties between events with the same millisecond the way they happened.
+File names and their rotation order are botify.lognames': the live `events.jsonl`, its backups
+`events.jsonl.N` (the highest number the oldest), other `*.jsonl`, and the course's `data.json`.
+Several replicas give one folder each. Files are returned oldest first within a folder so that
+reading order is time order, which breaks ties between events with the same millisecond the way
+they happened.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
+from botify.lognames import LOG_FILE, age_order, is_log_name
 from offline.errors import InputError
-
-ROTATED = re.compile(r"^events\.jsonl\.(\d+)$")
-# The course's service logged to `data.json`; accept its folders as they are.
-OTHER_NAMES = ("data.json",)
-
-
-def is_log_name(name: str) -> bool:
-    return name.endswith(".jsonl") or bool(ROTATED.match(name)) or name in OTHER_NAMES
-
-
-def age_order(name: str) -> tuple[int, int, str]:
-    """Sort key within one folder: rotated backups oldest first, then the live file, then any
-    other log files by name."""
-    rotated = ROTATED.match(name)
-    if rotated:
-        return (0, -int(rotated.group(1)), name)
-    if name == "events.jsonl":
-        return (1, 0, name)
-    return (2, 0, name)
 
 
 def search_folder(folder: Path) -> list[Path]:
@@ -53,7 +35,7 @@ def find_log_files(paths: list[str]) -> list[Path]:
             found = search_folder(path)
             if not found:
                 raise InputError(
-                    f"no event log files (events.jsonl, events.jsonl.N, *.jsonl) under {text}"
+                    f"no event log files ({LOG_FILE}, {LOG_FILE}.N, *.jsonl) under {text}"
                 )
             files.extend(found)
         elif path.is_file():

@@ -7,11 +7,11 @@ that the exact lines at fault are counted and named while the rest of the file i
 What counts as a line: blank lines are ignored (the service never writes one). A final line that
 has no newline and does not parse is a write cut off by copying a live log: it is reported on its
 own and not counted against the bad-line limit. Every other line must be a JSON object with the
-fields its reader asks for (`schema`), each of its type: a float field must be a finite number,
-`message` "next" or "last", and `experiments` (read as its JSON text) an object. Other fields are
-not needed and not checked. The A/B report's fields (SCHEMA, the default) are `message`,
-`timestamp` and `user` (integers), `time`, `latency` and `experiments`; training asks for
-`track` instead of `latency` and `experiments` (offline.listens).
+fields its reader asks for (`schema`), each of the type that botify.events gives it: a float
+field must be a finite number, `message` one of botify.events.MESSAGES, and `experiments` (read as
+its JSON text) an object. Other fields are not needed and not checked. The A/B report's fields
+(SCHEMA, the default) are `message`, `timestamp`, `user`, `time`, `latency` and `experiments`;
+training asks for `track` instead of `latency` and `experiments` (offline.listens).
 """
 
 from __future__ import annotations
@@ -23,20 +23,28 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from botify.events import FIELDS, MESSAGES
 from offline.errors import InputError
 
 Schema = dict[str, pl.DataType]
 
-# The A/B report's fields.
-SCHEMA: Schema = {
-    "message": pl.String,
-    "timestamp": pl.Int64,
-    "user": pl.Int64,
-    "time": pl.Float64,
-    "latency": pl.Float64,
-    # Kept as its JSON text: the few distinct values are decoded once, in Python.
-    "experiments": pl.String,
+# The polars type each of the event's Python types is read as. An object (`experiments`) is kept
+# as its JSON text: the few distinct values are decoded once, in Python.
+DTYPES: dict[type, pl.DataType] = {
+    int: pl.Int64(),
+    float: pl.Float64(),
+    str: pl.String(),
+    dict: pl.String(),
 }
+
+
+def event_schema(names: list[str]) -> Schema:
+    """The reading schema of the event's fields `names`, from botify.events.FIELDS."""
+    return {name: DTYPES[FIELDS[name]] for name in names}
+
+
+# The A/B report's fields.
+SCHEMA = event_schema(["message", "timestamp", "user", "time", "latency", "experiments"])
 SPLIT = 8  # parts a rejected range of lines is split into
 LINE_BY_LINE = 64  # lines few enough to judge one by one
 MAX_EXAMPLES = 5
@@ -78,6 +86,12 @@ class Log:
             for name in self.experiment_objects[text]:
                 names[name] = names.get(name, 0) + n
         return dict(sorted(names.items()))
+
+
+def time_span(events: pl.DataFrame) -> tuple[int, int]:
+    """The first and last `timestamp` (ms) of a table that holds events."""
+    first, last = events.select(first=pl.min("timestamp"), last=pl.max("timestamp")).row(0)
+    return int(first), int(last)
 
 
 def parse_ndjson(data: bytes, schema: Schema) -> pl.DataFrame | None:
@@ -233,14 +247,9 @@ def invalid_reason(schema: Schema) -> pl.Expr:
         if dtype == pl.Float64
     ]
     if "message" in schema:
-        checks.append(
-            (~pl.col("message").is_in(["next", "last"]), "'message' is neither next nor last")
-        )
-    condition, reason = checks[0]
-    expression = pl.when(condition).then(pl.lit(reason))
-    for condition, reason in checks[1:]:
-        expression = expression.when(condition).then(pl.lit(reason))
-    return expression
+        neither = " nor ".join(MESSAGES)
+        checks.append((~pl.col("message").is_in(list(MESSAGES)), f"'message' is neither {neither}"))
+    return pl.coalesce([pl.when(condition).then(pl.lit(reason)) for condition, reason in checks])
 
 
 def decode_experiments(texts: list[str]) -> dict[str, dict | None]:

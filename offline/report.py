@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 
 from offline.assignment import Assignment
-from offline.reading import Log
+from offline.reading import Log, time_span
 
 SRM_ALPHA = 0.001
 MAX_SWITCHED_SHOWN = 5
@@ -98,15 +98,11 @@ def log_lines(log: Log) -> str:
 def header(report: Report) -> str:
     events = report.assignment.events
     arms = report.arms
-    span_ms = events["timestamp"].max() - events["timestamp"].min()
+    first_ms, last_ms = time_span(events)
     incomplete = int(arms["incomplete_sessions"].sum())
     switched = report.assignment.switched_users
     rows = [
-        [
-            "log span",
-            f"{utc(events['timestamp'].min())} to {utc(events['timestamp'].max())} UTC"
-            f" ({duration(span_ms)})",
-        ],
+        ["log span", f"{utc(first_ms)} to {utc(last_ms)} UTC ({duration(last_ms - first_ms)})"],
         ["lines", log_lines(report.log)],
         [
             "events",

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from sim.errors import SimError
-from sim.layout import WorldPaths
+from sim.worldfiles import WorldPaths
 
 DEFAULT_PATH = Path(__file__).with_name("config.yaml")
 

@@ -7,12 +7,12 @@ from collections.abc import Callable
 
 from sim.agents import make_agent
 from sim.agents.remote import RemoteAgent, RemoteStats
-from sim.catalog import World
 from sim.config import SimConfig
 from sim.env import RecEnv
 from sim.inflight import run_visits_in_flight
 from sim.runner import SessionResult, run_visits
 from sim.schedule import plan_day
+from sim.world import World
 
 
 class Driver:

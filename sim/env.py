@@ -15,8 +15,8 @@ from typing import Any
 import gymnasium as gym
 from gymnasium import spaces
 
-from sim.catalog import World
 from sim.user import Session
+from sim.world import World
 
 
 class RecEnv(gym.Env):

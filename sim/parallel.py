@@ -14,11 +14,11 @@ from typing import Any
 
 from sim.agents.console import StopRun
 from sim.agents.remote import RemoteStats
-from sim.catalog import load_world
 from sim.config import load_config, with_overrides
 from sim.drivers import Driver
 from sim.errors import SimError
 from sim.runner import RunStopped, SessionResult
+from sim.world import load_world
 
 PROGRESS_EVERY = 0.1  # seconds between a worker's progress reports
 

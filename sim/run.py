@@ -22,13 +22,13 @@ from tqdm import tqdm
 from sim.agents import AGENTS
 from sim.agents.console import StopRun
 from sim.agents.remote import RemoteStats
-from sim.catalog import load_world
 from sim.config import DEFAULT_PATH, load_config, with_overrides
 from sim.drivers import Driver
 from sim.errors import SimError
 from sim.parallel import ProcessPool, Setup, WorkerFailed
 from sim.report import markdown_table, summarize
 from sim.runner import RunStopped, SessionResult
+from sim.world import load_world
 
 
 def _add_common(parser: argparse.ArgumentParser, top: bool) -> None:

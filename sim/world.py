@@ -14,16 +14,12 @@ import numpy as np
 
 from sim.config import UserDefaults
 from sim.errors import SimError
-from sim.layout import WorldPaths, sha256_of
 from sim.neighbours import NeighbourIndex
 from sim.user import UserParams
+from sim.worldfiles import REGENERATE, WorldPaths, check_manifest
 
 PARAM_NAMES = tuple(f.name for f in fields(UserParams))
 INT_PARAMS = {"interest_neighbours", "session_budget"}
-
-
-def _regenerate_hint() -> str:
-    return "regenerate the world with: botify world --out DIR --seed S"
 
 
 def _json_lines(path: Path):
@@ -31,7 +27,7 @@ def _json_lines(path: Path):
     try:
         file = open(path, encoding="utf-8")
     except FileNotFoundError:
-        raise SimError(f"{path}: missing ({_regenerate_hint()})") from None
+        raise SimError(f"{path}: missing ({REGENERATE})") from None
     except OSError as error:
         raise SimError(f"{path}: cannot read ({error.strerror})") from None
     with file:
@@ -64,15 +60,16 @@ def _dense_ids(path: Path, ids: list[int], what: str) -> None:
         seen[value] = True
 
 
+# not botify.dataset's reader: sim needs titles and genres by dense id, and its own messages
 @dataclass
-class Catalog:
+class WorldCatalog:
     titles: list[str]
     genres: list[str]
     artist_names: list[str]  # by artist index
     track_artist: np.ndarray  # artist index per track id
 
 
-def read_catalog(path: Path) -> Catalog:
+def read_world_catalog(path: Path) -> WorldCatalog:
     ids: list[int] = []
     rows: list[tuple[str, str, str]] = []
     for number, row in _json_lines(path):
@@ -95,14 +92,14 @@ def read_catalog(path: Path) -> Catalog:
         track = ids[position]
         track_artist[track] = artist_index.setdefault(artist, len(artist_index))
         titles[track], genres[track] = title, genre
-    return Catalog(titles, genres, list(artist_index), track_artist)
+    return WorldCatalog(titles, genres, list(artist_index), track_artist)
 
 
 def read_embeddings(path: Path, tracks: int, catalog_path: Path) -> np.ndarray:
     try:
         embeddings = np.load(path, allow_pickle=False)
     except FileNotFoundError:
-        raise SimError(f"{path}: missing ({_regenerate_hint()})") from None
+        raise SimError(f"{path}: missing ({REGENERATE})") from None
     except (OSError, ValueError) as error:
         raise SimError(f"{path}: not a numpy array file ({error})") from None
     if embeddings.ndim != 2 or not np.issubdtype(embeddings.dtype, np.floating):
@@ -112,7 +109,7 @@ def read_embeddings(path: Path, tracks: int, catalog_path: Path) -> np.ndarray:
     if embeddings.shape[0] != tracks:
         raise SimError(
             f"{path} has {embeddings.shape[0]} rows but {catalog_path} has {tracks} tracks; "
-            + _regenerate_hint()
+            + REGENERATE
         )
     if not np.isfinite(embeddings).all():
         raise SimError(f"{path}: contains NaN or infinite values")
@@ -120,7 +117,7 @@ def read_embeddings(path: Path, tracks: int, catalog_path: Path) -> np.ndarray:
 
 
 def _user_params(path: Path, number: int, row: dict, defaults: UserDefaults) -> UserParams:
-    values = {}
+    values: dict[str, Any] = {}
     for name in PARAM_NAMES:
         value = row.get(name, getattr(defaults, name))
         if name in INT_PARAMS:
@@ -150,7 +147,7 @@ def read_users(
         if outside:
             raise SimError(
                 f"{path} line {number}: interest {outside[0]} is not in the catalog "
-                f"(0..{tracks - 1}); {_regenerate_hint()}"
+                f"(0..{tracks - 1}); {REGENERATE}"
             )
         ids.append(user)
         params.append(_user_params(path, number, row, defaults))
@@ -162,30 +159,6 @@ def read_users(
     return [params[i] for i in order], [interests[i] for i in order]
 
 
-def check_manifest(paths: WorldPaths) -> None:
-    """The generator's manifest records a digest of each file: files from different runs of
-    the generator (a catalog regenerated with another seed, say) do not belong together."""
-    if paths.manifest is None or not paths.manifest.exists():
-        return
-    try:
-        manifest = json.loads(paths.manifest.read_text(encoding="utf-8"))
-        expected = {
-            paths.tracks: manifest["tracks_sha256"],
-            paths.embeddings: manifest.get("embeddings_sha256"),
-            paths.neighbours: manifest.get("neighbours_sha256"),
-        }
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise SimError(f"{paths.manifest}: not a world manifest; {_regenerate_hint()}") from None
-    for path, digest in expected.items():
-        if path is None or digest is None or not path.exists():
-            continue
-        if sha256_of(path) != digest:
-            raise SimError(
-                f"{path} is not the file that {paths.manifest} was generated with "
-                f"(files from different worlds?); {_regenerate_hint()}"
-            )
-
-
 def read_neighbours(path: Path | None, tracks: int) -> tuple[np.ndarray, np.ndarray] | None:
     if path is None or not path.exists():
         return None
@@ -193,7 +166,7 @@ def read_neighbours(path: Path | None, tracks: int) -> tuple[np.ndarray, np.ndar
         with np.load(path, allow_pickle=False) as data:
             queries, neighbours = data["tracks"], data["neighbours"]
     except (OSError, ValueError, KeyError) as error:
-        raise SimError(f"{path}: not a neighbours file ({error}); {_regenerate_hint()}") from None
+        raise SimError(f"{path}: not a neighbours file ({error}); {REGENERATE}") from None
     ok = (
         queries.ndim == 1
         and neighbours.ndim == 2
@@ -204,16 +177,14 @@ def read_neighbours(path: Path | None, tracks: int) -> tuple[np.ndarray, np.ndar
         and (neighbours.size == 0 or (neighbours.min() >= 0 and neighbours.max() < tracks))
     )
     if not ok:
-        raise SimError(
-            f"{path}: does not match the catalog of {tracks} tracks; {_regenerate_hint()}"
-        )
+        raise SimError(f"{path}: does not match the catalog of {tracks} tracks; {REGENERATE}")
     return queries, neighbours
 
 
 @dataclass
 class World:
     paths: WorldPaths
-    catalog: Catalog
+    catalog: WorldCatalog
     embeddings: np.ndarray
     users: list[UserParams]
     interests: list[tuple[int, ...]]
@@ -244,13 +215,13 @@ class World:
         try:
             chart = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise SimError(f"{path}: missing ({_regenerate_hint()})") from None
+            raise SimError(f"{path}: missing ({REGENERATE})") from None
         except ValueError:
             raise SimError(f"{path}: not valid JSON") from None
         if not isinstance(chart, list) or not chart or not all(map(_is_int, chart)):
             raise SimError(f"{path}: expected a non-empty JSON array of track ids")
         if not all(0 <= t < self.n_tracks for t in chart):
-            raise SimError(f"{path}: a track id outside the catalog; {_regenerate_hint()}")
+            raise SimError(f"{path}: a track id outside the catalog; {REGENERATE}")
         return chart
 
     def describe(self, track: int) -> str:
@@ -262,7 +233,7 @@ def load_world(paths: WorldPaths, defaults: UserDefaults) -> World:
     if paths.tracks is None or paths.embeddings is None or paths.users is None:
         raise SimError("the world needs a catalog, embeddings and users")
     check_manifest(paths)
-    catalog = read_catalog(paths.tracks)
+    catalog = read_world_catalog(paths.tracks)
     embeddings = read_embeddings(paths.embeddings, len(catalog.titles), paths.tracks)
     users, interests = read_users(paths.users, len(catalog.titles), defaults)
     neighbours = read_neighbours(paths.neighbours, len(catalog.titles))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sim.agents.base import Agent
-from sim.catalog import World
 from sim.config import SimConfig
+from sim.world import World
 
 if TYPE_CHECKING:
     from sim.agents.remote import RemoteAgent

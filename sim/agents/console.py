@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sim.agents.base import Agent
-from sim.catalog import World
+from sim.world import World
 
 
 class StopRun(Exception):

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from sim.agents.base import Agent, SessionCounter, mix
-from sim.catalog import World
+from sim.world import World
 
 
 class TopPopAgent(Agent):

@@ -13,7 +13,7 @@ import yaml
 from offline.ab import main as ab_main
 from lab.simday import main as simday_main
 from offline.train import main as train_main
-from sim.world import write_world
+from sim.worldfiles import write_world
 from sim.worldgen import WorldSpec, generate
 from tests.conftest import write_config
 

@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sim.catalog import World, load_world
 from sim.config import UserDefaults
-from sim.layout import WorldPaths
-from sim.world import write_world
+from sim.world import World, load_world
+from sim.worldfiles import WorldPaths, write_world
 from sim.worldgen import WorldSpec, generate
 
 # small enough to generate in well under a second, large enough for the world's structure

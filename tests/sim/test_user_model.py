@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from sim.catalog import load_world
 from sim.config import UserDefaults
 from sim.env import RecEnv
-from sim.layout import WorldPaths
 from sim.user import Session, UserParams, listened_fraction, round2, sigmoid
+from sim.world import load_world
+from sim.worldfiles import WorldPaths
 
 # Tracks on the unit circle, so similarities are plain cosines:
 #   0 (1, 0) A   1 (.8, .6) A   2 (.6, .8) B   3 (0, 1) B   4 (-1, 0) C   5 (.8, -.6) C

@@ -9,12 +9,11 @@ import shutil
 import numpy as np
 import pytest
 
-from sim.catalog import load_world
 from sim.config import UserDefaults, load_config
 from sim.errors import SimError
-from sim.layout import WorldPaths
 from sim.run import main
-from sim.world import write_world
+from sim.world import load_world
+from sim.worldfiles import WorldPaths, write_world
 from sim.worldgen import generate
 
 from .conftest import SEED, SMALL, write_sim_config

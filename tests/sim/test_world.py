@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 
 from lab.cli import main as botify_main
-from sim.layout import WorldPaths
 from sim.neighbours import nearest_many
 from sim.user import listened_fraction
-from sim.world import main as world_main
-from sim.world import write_world
+from sim.worldfiles import WorldPaths, write_world
+from sim.worldfiles import main as world_main
 from sim.worldgen import generate
 
 from .conftest import SEED, SMALL
