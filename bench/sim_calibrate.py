@@ -19,7 +19,7 @@ from sim_setup import OUT, botify_config, world
 
 from sim.world import load_world
 from sim.config import load_config
-from sim.drivers import Driver
+from sim.day import Driver
 from sim.report import Estimate
 
 CHAINS = {

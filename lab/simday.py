@@ -42,12 +42,12 @@ class SimulatedClock:
 
 
 def run_day(sim_config: str, botify_config: str, episodes: int, day: int, seed: int, log: Path):
-    """The day's session results (sim.runner.SessionResult), its events logged into `log`."""
+    """The day's session results (sim.session.SessionResult), its events logged into `log`."""
     from sim.agents.inprocess import InprocessAgent
     from sim.config import load_config
     from sim.env import RecEnv
-    from sim.runner import run_session
     from sim.schedule import plan_day
+    from sim.session import run_session
     from sim.world import load_world
 
     config = load_config(sim_config)

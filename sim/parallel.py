@@ -15,9 +15,9 @@ from typing import Any
 from sim.agents.console import StopRun
 from sim.agents.remote import RemoteStats
 from sim.config import load_config, with_overrides
-from sim.drivers import Driver
+from sim.day import Driver, RunStopped
 from sim.errors import SimError
-from sim.runner import RunStopped, SessionResult
+from sim.session import SessionResult
 from sim.world import load_world
 
 PROGRESS_EVERY = 0.1  # seconds between a worker's progress reports

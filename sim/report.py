@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sim.runner import SessionResult
+from sim.session import SessionResult
 
 
 @dataclass(frozen=True)

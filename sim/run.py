@@ -23,11 +23,11 @@ from sim.agents import AGENTS
 from sim.agents.console import StopRun
 from sim.agents.remote import RemoteStats
 from sim.config import DEFAULT_PATH, load_config, with_overrides
-from sim.drivers import Driver
+from sim.day import Driver, RunStopped
 from sim.errors import SimError
 from sim.parallel import ProcessPool, Setup, WorkerFailed
 from sim.report import markdown_table, summarize
-from sim.runner import RunStopped, SessionResult
+from sim.session import SessionResult
 from sim.world import load_world
 
 

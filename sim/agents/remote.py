@@ -3,7 +3,7 @@
 `POST /next/<user>` with `{"track": <the track playing>, "time": <its listened fraction>}`
 answers `{"user", "track": <next>}`; `POST /last/<user>` with the same body ends the session.
 
-Many sessions are in flight at once (sim.inflight), each slot on its own keep-alive
+Many sessions are in flight at once (sim.day), each slot on its own keep-alive
 connection. A connection error (on a fresh connection) or a 503 is retried with exponential
 backoff; when the retries run out the service is down and the run stops. An answer that is not
 a 200 with a track of the catalog is a bad answer: the session is cut short, the answer

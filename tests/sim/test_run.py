@@ -11,9 +11,9 @@ import pytest
 
 from sim.agents.base import Agent
 from sim.agents.console import ConsoleAgent, StopRun
+from sim.day import run_visits
 from sim.env import RecEnv
 from sim.run import main
-from sim.runner import run_visits
 from sim.schedule import day_users, plan_day
 
 ROOT = Path(__file__).resolve().parents[2]
