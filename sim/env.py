@@ -15,7 +15,7 @@ from typing import Any
 import gymnasium as gym
 from gymnasium import spaces
 
-from sim.user import Session
+from sim.user import ListeningSession
 from sim.world import World
 
 
@@ -38,7 +38,7 @@ class RecEnv(gym.Env):
         self.observation_space = spaces.Dict(
             {"user": spaces.Discrete(world.n_users), "track": spaces.Discrete(world.n_tracks)}
         )
-        self.session: Session | None = None
+        self.session: ListeningSession | None = None
 
     def _observation(self) -> dict[str, int]:
         assert self.session is not None
@@ -59,7 +59,7 @@ class RecEnv(gym.Env):
         interest = interests[int(rng.integers(len(interests)))]
         nearest = world.neighbours.nearest(interest, params.interest_neighbours)
         first = nearest[int(rng.integers(len(nearest)))]
-        self.session = Session(
+        self.session = ListeningSession(
             user, params, interest, first, world.embeddings, world.track_artist, rng
         )
         if self.render_mode == "human":

@@ -16,8 +16,9 @@ import numpy as np
 BATCH = 512
 
 
-def top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
-    """For each row of `scores`, the column indices of its k largest values, best first."""
+def dense_top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """For each row of the dense matrix `scores`, the column indices of its k largest values,
+    best first."""
     rows_n, n = scores.shape
     k = min(k, n)
     stride = 1 if k * 16 > n else max(1, n // 4096)
@@ -37,7 +38,7 @@ def nearest_many(embeddings: np.ndarray, queries: np.ndarray, k: int) -> np.ndar
     out = np.empty((len(queries), k), dtype=np.int32)
     for start in range(0, len(queries), BATCH):
         chunk = queries[start : start + BATCH]
-        out[start : start + len(chunk)] = top_k_rows(embeddings[chunk] @ embeddings.T, k)
+        out[start : start + len(chunk)] = dense_top_k(embeddings[chunk] @ embeddings.T, k)
     return out
 
 

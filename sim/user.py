@@ -47,7 +47,7 @@ def listened_fraction(
     return round2(sigmoid((similarity - bias) * sharpness) * gamma**artist_plays)
 
 
-class Session:
+class ListeningSession:
     """One listening session of one user. Randomness comes only from `rng`, so a session is
     reproducible from its seed whatever else runs."""
 

@@ -11,8 +11,8 @@ import numpy as np
 
 from sim.agents.base import Agent
 from sim.env import RecEnv
-from sim.neighbours import top_k_rows
-from sim.user import Session, sigmoid
+from sim.neighbours import dense_top_k
+from sim.user import ListeningSession, sigmoid
 
 CANDIDATES = 512
 
@@ -22,37 +22,41 @@ class OracleAgent(Agent):
 
     def __init__(self) -> None:
         self._env: RecEnv | None = None
-        self._session: Session | None = None
+        self._session: ListeningSession | None = None
         self._order: list[int] = []
         self._scores: np.ndarray = np.empty(0)
         self._raw: dict[int, float] = {}
 
     def attach(self, env: RecEnv) -> None:
-        if self._env is not None and self._env is not env:
+        inner = env.unwrapped  # gymnasium.make wraps the RecEnv, whose world and session we read
+        if not isinstance(inner, RecEnv):
+            raise TypeError(f"the oracle needs a RecEnv, not {type(inner).__name__}")
+        if self._env is not None and self._env is not inner:
             raise ValueError("the oracle serves one env at a time")
-        self._env = env
+        self._env = inner
 
-    def _plan(self, session: Session) -> None:
+    def _plan(self, session: ListeningSession) -> None:
         """The session's best tracks before the artist discount, in order; the discount only
         lowers a value, so the scan in `recommend` can stop early."""
         assert self._env is not None
-        self._scores = self._env.unwrapped.world.embeddings @ session.embedding
-        self._order = top_k_rows(self._scores[None, :], CANDIDATES)[0].tolist()
+        self._scores = self._env.world.embeddings @ session.embedding
+        self._order = dense_top_k(self._scores[None, :], CANDIDATES)[0].tolist()
         self._raw = {t: self._fraction(session, float(self._scores[t])) for t in self._order}
         self._session = session
 
     @staticmethod
-    def _fraction(session: Session, score: float) -> float:
+    def _fraction(session: ListeningSession, score: float) -> float:
         p = session.params
         return sigmoid((score - p.consume_bias) * p.consume_sharpness)
 
     def recommend(self, observation: dict[str, int], reward: float, info: dict[str, Any]) -> int:
         assert self._env is not None, "attach(env) first"
-        session = self._env.unwrapped.session
+        session = self._env.session
+        assert session is not None, "the env is in a session when asked to recommend"
         if session is not self._session:
             self._plan(session)
         gamma = session.params.artist_discount_gamma
-        artist = self._env.unwrapped.world.track_artist
+        artist = self._env.world.track_artist
         plays, heard, raw_of = session.artist_plays, session.heard, self._raw
         best, best_value = -1, -1.0
         if gamma <= 1.0:

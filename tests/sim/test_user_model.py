@@ -10,7 +10,7 @@ import pytest
 
 from sim.config import UserDefaults
 from sim.env import RecEnv
-from sim.user import Session, UserParams, listened_fraction, round2, sigmoid
+from sim.user import ListeningSession, UserParams, listened_fraction, round2, sigmoid
 from sim.world import load_world
 from sim.worldfiles import WorldPaths
 
@@ -66,9 +66,11 @@ def tiny_world(tmp_path_factory):
     return load_world(paths, defaults)
 
 
-def session(world, draws: list[float]) -> Session:
+def session(world, draws: list[float]) -> ListeningSession:
     """User 0's session started from track 0 (the interest itself)."""
-    return Session(0, PARAMS, 0, 0, world.embeddings, world.track_artist, ScriptedRng(draws))
+    return ListeningSession(
+        0, PARAMS, 0, 0, world.embeddings, world.track_artist, ScriptedRng(draws)
+    )
 
 
 @pytest.mark.parametrize(
