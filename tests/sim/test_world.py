@@ -10,9 +10,9 @@ import pytest
 from lab.cli import main as botify_main
 from sim.neighbours import nearest_many
 from sim.user import listened_fraction
-from sim.worldfiles import WorldPaths, write_world
+from sim.worldfiles import WorldPaths, world_matches, write_world
 from sim.worldfiles import main as world_main
-from sim.worldgen import generate
+from sim.worldgen import WorldSpec, generate
 
 from .conftest import SEED, SMALL
 
@@ -133,3 +133,44 @@ def test_botify_world_bad_sizes_are_one_line_errors(tmp_path, capsys, args, mess
     assert world_main(["--out", str(tmp_path / "w"), *args]) == 1
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+TINY = WorldSpec(tracks=400, artists=90, users=50, genres=5, dim=8)
+TINY_SIZES = {"tracks": 400, "artists": 90, "users": 50}
+
+
+def test_world_matches_its_own_seed_and_sizes_and_no_other(tmp_path):
+    """What `botify experiment` asks before generating its world again."""
+    write_world(generate(TINY, 3), tmp_path / "w")
+    assert world_matches(tmp_path / "w", 3, **TINY_SIZES)
+    assert world_matches(tmp_path / "w", 3)  # any sizes
+    assert world_matches(str(tmp_path / "w"), 3, artists=90)
+    assert not world_matches(tmp_path / "w", 4, **TINY_SIZES)
+    for name, size in TINY_SIZES.items():
+        assert not world_matches(tmp_path / "w", 3, **{**TINY_SIZES, name: size + 1}), name
+    assert not world_matches(tmp_path / "nowhere", 3)
+
+
+def set_manifest(paths, **values):
+    manifest = json.loads(paths.manifest.read_text())
+    paths.manifest.write_text(json.dumps({**manifest, **values}))
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        lambda p: p.users.unlink(),
+        lambda p: p.neighbours.unlink(),
+        lambda p: p.manifest.unlink(),
+        lambda p: p.manifest.write_text("{not json"),
+        lambda p: set_manifest(p, format=0),
+        lambda p: set_manifest(p, spec=None),
+        lambda p: p.tracks.write_text(p.tracks.read_text().replace("a", "b", 1)),
+    ],
+    ids=["users", "neighbours", "manifest", "garbled", "format", "spec", "catalog"],
+)
+def test_world_matches_only_a_whole_world(tmp_path, breakage):
+    write_world(generate(TINY, 3), tmp_path / "w")
+    assert world_matches(tmp_path / "w", 3, **TINY_SIZES)
+    breakage(WorldPaths.in_dir(tmp_path / "w"))
+    assert not world_matches(tmp_path / "w", 3, **TINY_SIZES)
