@@ -10,8 +10,9 @@ bad option) ends with one line on stderr naming it and exit status 2; a sample r
 a loud warning (top of the report and stderr) but the report is still written, exit status 0.
 
 The pipeline, one module per step: logfiles (which files) -> reading (JSON lines to a table,
-bad lines counted) -> assignment (each event's arm) -> sessions (the course's user-level
-metrics) -> effects (stats: course interval, delta method, Holm, CUPED) -> report and charts.
+bad lines counted) -> assignment (each event's arm) -> metrics (sessions, then the course's
+user-level metrics) -> effects (stats: course interval, delta method, Holm, CUPED) -> report and
+charts.
 
 Choices where the issue is silent:
 - --split weights are in arm order C, T1, T2, ...; they may name more arms than the log has (an
@@ -37,9 +38,9 @@ from botify.arms import CONTROL, arm_names
 from offline.assignment import Assignment, assign
 from offline.errors import InputError, run_command
 from offline.logfiles import find_log_files
+from offline.metrics import METRICS, arm_summary, unit_metrics
 from offline.reading import Log, read_log
 from offline.report import Report, markdown, write_csv
-from offline.sessions import METRICS, arm_summary, sessionize
 from offline.stats import srm
 
 
@@ -165,7 +166,7 @@ def srm_arms(assignment: Assignment, split: list[float] | None) -> tuple[list[st
 def pre_period_units(log: Log) -> pl.DataFrame:
     """Each user's metrics over the earlier period, whatever their arms then."""
     events = log.events.with_columns(arm=pl.lit("pre"))
-    return sessionize(events).units.select("user", *METRICS)
+    return unit_metrics(events).units.select("user", *METRICS)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -190,17 +191,17 @@ def run(args: argparse.Namespace) -> int:
         pre_log = load(args.pre, args.max_bad_lines, " (--pre)")
         pre_units = pre_period_units(pre_log)
 
-    sessionized = sessionize(assignment.events)
+    metrics = unit_metrics(assignment.events)
     from offline.effects import effects_table  # scipy: only once there is something to judge
 
-    effects = effects_table(sessionized.units, assignment.arms, args.control, args.alpha, pre_units)
+    effects = effects_table(metrics.units, assignment.arms, args.control, args.alpha, pre_units)
     report = Report(
         experiment=args.experiment,
         control=args.control,
         alpha=args.alpha,
         log=log,
         assignment=assignment,
-        arms=arm_summary(assignment.events, sessionized),
+        arms=arm_summary(assignment.events, metrics),
         split=split,
         srm_arms=names,
         srm_chi2=chi2,
@@ -211,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
     )
     text = markdown(report)
     out = args.out or Path("runs") / "ab" / args.experiment
-    write_outputs(out, text, report, sessionized.sessions)
+    write_outputs(out, text, report, metrics.sessions)
     print(text, end="")
     if report.srm_failed:
         print(

@@ -8,7 +8,7 @@ from dataclasses import asdict
 import numpy as np
 import polars as pl
 
-from offline.sessions import METRICS
+from offline.metrics import METRICS
 from offline.stats import Sample, course_effect, cuped_adjust, delta_lift, holm
 
 CUPED_COLUMNS = (

@@ -31,7 +31,7 @@ import scipy.sparse as sp
 from offline.catalog_prior import ArtistDepth, artist_depth, catalog_lists
 from offline.listens import Listens
 from offline.popularity import listened_time
-from offline.ranking import PAD, drop_items, reciprocal_rank_fusion, top_k_rows
+from offline.ranking import PAD, drop_items, reciprocal_rank_fusion, sparse_top_k
 from offline.tracks import Tracks
 
 COMPONENTS = ("next", "session", "als", "catalog")
@@ -84,7 +84,7 @@ def next_evidence(listens: Listens, n_tracks: int, prior: float) -> NextEvidence
 
 
 def next_lists(evidence: NextEvidence, n: int, only: np.ndarray | None = None) -> np.ndarray:
-    return top_k_rows(evidence.lift, n, exclude_diagonal=True, only=only)
+    return sparse_top_k(evidence.lift, n, exclude_diagonal=True, only=only)
 
 
 def session_lists(
@@ -113,7 +113,7 @@ def session_lists(
         (np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))),
         shape=(n_tracks, n_tracks),
     )
-    return top_k_rows(matrix, n, exclude_diagonal=True, only=only)
+    return sparse_top_k(matrix, n, exclude_diagonal=True, only=only)
 
 
 def veto(lists: np.ndarray, evidence: NextEvidence) -> np.ndarray:

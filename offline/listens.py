@@ -2,9 +2,9 @@
 
 Files and folders are found and read as the A/B report finds and reads them (offline.logfiles:
 rotated backups, one folder per replica; offline.reading: bad lines counted, a cut final line
-apart), with the fields training needs (FIELDS). Events are ordered per user by timestamp (ties:
-reading order) and a session ends at its `last` event, as the report's sessions do; the events after
-a user's final `last` (the log was cut while they listened) are a session too, counted as
+apart), with the fields training needs (FIELDS). Sessions are the report's (offline.sessions),
+with the user as the unit: events in time order, a session ends at its `last` event; the events
+after a user's final `last` (the log was cut while they listened) are a session too, counted as
 incomplete: their listens are real. An event's `track` is the track the user just listened to and
 `time` the fraction of it listened; a session's tracks in order are its listens.
 
@@ -26,6 +26,7 @@ import polars as pl
 from offline.errors import InputError
 from offline.logfiles import find_log_files
 from offline.reading import event_schema, read_log, time_span
+from offline.sessions import mark_sessions
 from offline.tracks import Tracks
 
 # The fields of an event that training uses; `latency` and `experiments` are not required.
@@ -136,23 +137,6 @@ def read_events(paths: list[str], max_bad_lines: float) -> tuple[pl.DataFrame, L
     return events, account
 
 
-def sessionize(events: pl.DataFrame) -> pl.DataFrame:
-    """Adds `session` (0.. in order of user and start), `position`, and `complete`."""
-    is_last = (pl.col("message") == "last").cast(pl.Int64)
-    ordered = events.sort("user", "timestamp", "seq").with_columns(
-        closed_before=(is_last.cum_sum() - is_last).over("user")
-    )
-    # Rows are in (user, time) order, so a session starts where the user or the count of
-    # sessions closed before changes.
-    starts = (pl.col("user") != pl.col("user").shift(1)) | (
-        pl.col("closed_before") != pl.col("closed_before").shift(1)
-    )
-    return ordered.with_columns(
-        session=starts.fill_null(True).cast(pl.Int64).cum_sum() - 1,
-        complete=pl.col("closed_before") < is_last.sum().over("user"),
-    ).with_columns(position=pl.int_range(pl.len()).over("session"))
-
-
 def read_listens(
     paths: list[str],
     tracks: Tracks,
@@ -168,7 +152,7 @@ def read_listens(
     events = events.filter(~pl.col("user").is_in(single.implode()))
 
     # Sessions before dropping unknown tracks, so that a dropped event cannot merge two sessions.
-    events = sessionize(events)
+    events = mark_sessions(events, ["user"])
     index = tracks.index_of(events["track"].to_numpy())
     unknown = index < 0
     account.unknown_track_events = int(unknown.sum())

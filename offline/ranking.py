@@ -12,7 +12,7 @@ import scipy.sparse as sp
 PAD = -1
 
 
-def top_k_rows(
+def sparse_top_k(
     scores: sp.csr_matrix,
     k: int,
     exclude_diagonal: bool = False,
@@ -70,7 +70,7 @@ def reciprocal_rank_fusion(
         shape=(n_rows, n_cols),
     )
     fused.sum_duplicates()
-    return top_k_rows(fused, k)
+    return sparse_top_k(fused, k)
 
 
 def drop_items(ranked: np.ndarray, unwanted: np.ndarray) -> np.ndarray:

@@ -1,128 +1,35 @@
-"""Sessions and the course's user-level metrics, vectorised.
+"""Listening sessions: the one definition, for the A/B report's metrics and for training.
 
-This reproduces the course's notebook (a row-by-row `sessionize` over `groupby(["user",
-"treatment"])`), read as follows:
-
-- The unit is a (user, arm) pair: a user whose arm changed within the log counts once in each
-  arm, as the course's groupby does (the report flags such users).
-- A unit's events are taken in timestamp order. Ties (same millisecond) keep reading order, which
-  is time order within one replica (the course's unstable sort leaves them arbitrary).
-- A session is a run of events closed by a `last` event; every event of it counts as a track,
-  the `last` one included, and adds its `time` (listened fraction) and its `latency`.
-- Events after a unit's final `last` form an incomplete session (the log was cut while the user
-  listened). The course drops them silently; here they are dropped from the metrics too, so the
-  numbers match, but counted and reported.
-- Per unit: `time` = sum of `time` over the events of complete sessions, `sessions` = number of
-  `last` events, `mean_request_latency` = mean `latency` over those events in milliseconds (the
-  course multiplies by 1000), `mean_tracks_per_session` = events / sessions,
-  `mean_time_per_session` = time / sessions.
-- A unit with no complete session keeps `time` = 0 and `sessions` = 0 and has no value (NaN) for
-  the three means, which then leave it out of their statistics: this is what the course's
-  explode/groupby produces for such a user.
-- A session cut at the start of the log cannot be told from a short one and counts as complete,
-  as in the course.
+A unit's events (a user's for training, a (user, arm) pair's for the report) are taken in
+timestamp order; ties (same millisecond) keep reading order `seq`, which is time order within one
+replica. A session is a run of events closed by a `last` event, the `last` one included. The
+events after a unit's final `last` (the log was cut while the user listened) are a session too,
+marked incomplete. A session cut at the start of the log cannot be told from a short one and
+counts as complete, as in the course.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import polars as pl
 
-METRICS = (
-    "time",
-    "sessions",
-    "mean_request_latency",
-    "mean_tracks_per_session",
-    "mean_time_per_session",
-)
-UNIT = ["user", "arm"]
 
-
-@dataclass
-class Sessionized:
-    # one row per (user, arm): the METRICS, `events` (all of the unit's events) and
-    # `incomplete_events` (those after its final `last`)
-    units: pl.DataFrame
-    # one row per complete session: user, arm, tracks, time
-    sessions: pl.DataFrame
-
-
-def sessionize(events: pl.DataFrame) -> Sessionized:
-    """`events` needs user, arm, timestamp, seq, message, time, latency."""
-    is_last = (pl.col("message") == "last").cast(pl.Int64)
-    # ne_missing: a null arm (no experiment, as in a pre-period) equals the next null arm.
-    new_unit = pl.col("user").ne_missing(pl.col("user").shift(1)) | pl.col("arm").ne_missing(
-        pl.col("arm").shift(1)
-    )
-    ordered = events.sort([*UNIT, "timestamp", "seq"]).with_columns(
+def mark_sessions(events: pl.DataFrame, unit: list[str]) -> pl.DataFrame:
+    """`events` (the `unit` columns, timestamp, seq, message) sorted by unit and time, with
+    `unit` (a number per unit, increasing), `session` (0.. in order of unit and start),
+    `position` (0.. within the session) and `complete` (closed by a `last` event)."""
+    is_last = pl.col("message") == "last"
+    # ne_missing: a null key (no arm, as in a pre-period) equals the next null key.
+    new_unit = pl.any_horizontal(pl.col(name).ne_missing(pl.col(name).shift(1)) for name in unit)
+    # Row-wise scans over the whole table, no per-unit window: the rows are grouped by unit.
+    marked = events.sort([*unit, "timestamp", "seq"]).with_columns(
         unit=new_unit.fill_null(True).cum_sum(),
-        closed_before=is_last.cum_sum() - is_last,
+        start=(new_unit | is_last.shift(1)).fill_null(True),
     )
-    # Sessions closed before an event (over the whole table) plus its unit's number changes at
-    # every session boundary and only there: a session key without a per-unit window.
-    sessions = (
-        ordered.with_columns(session=pl.col("closed_before") + pl.col("unit"))
-        .group_by("session", maintain_order=True)
-        .agg(
-            pl.col("unit").first(),
-            pl.col("user").first(),
-            pl.col("arm").first(),
-            tracks=pl.len(),
-            time=pl.col("time").sum(),
-            latency_ms=(pl.col("latency") * 1000).sum(),
-            complete=pl.col("message").last() == "last",
-        )
-    )
-    units = (
-        sessions.group_by("unit", maintain_order=True)
-        .agg(
-            pl.col("user").first(),
-            pl.col("arm").first(),
-            sessions=pl.col("complete").sum().cast(pl.Int64),
-            tracks=pl.col("tracks").filter("complete").sum().cast(pl.Int64),
-            time=pl.col("time").filter("complete").sum(),
-            latency_ms=pl.col("latency_ms").filter("complete").sum(),
-            events=pl.col("tracks").sum().cast(pl.Int64),
-            incomplete_events=pl.col("tracks").filter(~pl.col("complete")).sum().cast(pl.Int64),
-        )
-        .drop("unit")
-        .with_columns(
-            # 0/0 is NaN here, as in pandas: undefined for a unit without a complete session.
-            mean_request_latency=pl.col("latency_ms") / pl.col("tracks"),
-            mean_tracks_per_session=pl.col("tracks") / pl.col("sessions"),
-            mean_time_per_session=pl.col("time") / pl.col("sessions"),
-        )
-    )
-    complete = sessions.filter("complete").select(*UNIT, "tracks", "time")
-    return Sessionized(units=units, sessions=complete)
-
-
-def arm_summary(events: pl.DataFrame, sessionized: Sessionized) -> pl.DataFrame:
-    """Per arm: users, events, complete and incomplete sessions, and latency p50/p99 (ms) over
-    all of the arm's events."""
-    latency = events.group_by("arm").agg(
-        events=pl.len(),
-        latency_p50_ms=(pl.col("latency") * 1000).quantile(0.5, "linear"),
-        latency_p99_ms=(pl.col("latency") * 1000).quantile(0.99, "linear"),
-    )
-    units = sessionized.units.group_by("arm").agg(
-        users=pl.len(),
-        sessions=pl.col("sessions").sum(),
-        incomplete_sessions=(pl.col("incomplete_events") > 0).sum(),
-        incomplete_events=pl.col("incomplete_events").sum(),
-    )
-    return (
-        units.join(latency, on="arm")
-        .sort("arm")
-        .select(
-            "arm",
-            "users",
-            "events",
-            "sessions",
-            "incomplete_sessions",
-            "incomplete_events",
-            "latency_p50_ms",
-            "latency_p99_ms",
-        )
-    )
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    # A session is complete when the next `last` at or after it is its own unit's.
+    next_closer = pl.when(is_last).then(pl.col("unit")).backward_fill()
+    return marked.with_columns(
+        session=pl.col("start").cum_sum().cast(pl.Int64) - 1,
+        position=row - pl.when("start").then(row).forward_fill(),
+        complete=(next_closer == pl.col("unit")).fill_null(False),
+    ).drop("start")

@@ -12,13 +12,13 @@ import polars as pl
 import pytest
 import scipy.stats
 
+from lab.synthetic import cut, make_users, simulate, write_log
 from offline.assignment import assign
 from offline.effects import effects_table
 from offline.logfiles import find_log_files
+from offline.metrics import METRICS, arm_summary, unit_metrics
 from offline.reading import read_log
-from offline.sessions import METRICS, arm_summary, sessionize
 from offline.stats import Sample, course_effect, welch_dof
-from lab.synthetic import cut, make_users, simulate, write_log
 from tests.offline.helpers import event, write_events
 
 # Users 1-3 in C, 4-6 in T1. User 1 has a session and then an unfinished one, user 2 never
@@ -41,7 +41,7 @@ SMALL_LOG = [
 
 def units_of(path: Path) -> pl.DataFrame:
     assignment = assign(read_log(find_log_files([str(path)])), "AB")
-    return sessionize(assignment.events).units
+    return unit_metrics(assignment.events).units
 
 
 def test_welch_interval_matches_a_hand_computed_case():
@@ -169,7 +169,7 @@ def test_vectorised_sessions_equal_a_row_by_row_reading(tmp_path):
 def test_arm_summary_counts_incomplete_sessions_and_latency_percentiles(tmp_path):
     path = write_events(tmp_path / "events.jsonl", SMALL_LOG)
     assignment = assign(read_log(find_log_files([str(path)])), "AB")
-    summary = arm_summary(assignment.events, sessionize(assignment.events))
+    summary = arm_summary(assignment.events, unit_metrics(assignment.events))
     rows = {str(r["arm"]): r for r in summary.iter_rows(named=True)}
     # C: user 1's trailing event and user 2's two events are open sessions
     assert {k: rows["C"][k] for k in ("users", "events", "sessions")} == {

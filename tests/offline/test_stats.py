@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from offline.effects import effects_table
-from offline.sessions import sessionize
-from offline.stats import Sample, cuped_adjust, delta_lift, holm, srm
 from lab.synthetic import make_users, simulate
+from offline.effects import effects_table
+from offline.metrics import unit_metrics
+from offline.stats import Sample, cuped_adjust, delta_lift, holm, srm
 from tests.offline.helpers import events_frame
 
 
@@ -60,8 +60,8 @@ def test_cuped_with_a_pre_period_removes_the_explained_variance_and_keeps_the_ef
     users = make_users(4_000, seed=21)
     experiment = events_frame(simulate(users, {"AB": 2}, seed=22, effects={"T1": 0.08}))
     before = events_frame(simulate(users, {"AB": 2}, seed=23)).with_columns(arm=None)
-    pre = sessionize(before).units.drop("arm")
-    units = sessionize(experiment).units
+    pre = unit_metrics(before).units.drop("arm")
+    units = unit_metrics(experiment).units
     effects = effects_table(units, ["C", "T1"], "C", 0.05, pre)
     for metric in ("time", "sessions"):  # defined for every user in both periods
         row = effects.filter(metric=metric).row(0, named=True)

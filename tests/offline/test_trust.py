@@ -14,9 +14,9 @@ import numpy as np
 import polars as pl
 import pytest
 
+from lab.synthetic import bucket_users, make_users, simulate
 from offline.effects import effects_table
-from offline.sessions import sessionize
-from lab.synthetic import bucket, make_users, simulate
+from offline.metrics import unit_metrics
 from tests.offline.helpers import events_frame
 
 REPETITIONS = 1_000  # binomial SE of a 5% share: 0.7 points, so 3%..7% is about +-3 SE
@@ -41,10 +41,12 @@ def repetitions() -> dict[str, list[dict]]:
     for batch in range(REPETITIONS // BATCH):
         users = make_users(USERS * BATCH, seed=batch, first_id=batch * USERS * BATCH, tracks=4)
         events = simulate(users, {"AB": 2, "AA": 2}, seed=1_000 + batch, effects={"T1": EFFECT})
-        units = sessionize(events_frame(events, "AB")).units
+        units = unit_metrics(events_frame(events, "AB")).units
         results["AB"] += per_repetition(units)
         # Every user has one arm per experiment, so AA's units are AB's, relabelled.
-        aa_arm = dict(zip(users.ids.tolist(), bucket(users.ids.tolist(), "AA", 2), strict=True))
+        aa_arm = dict(
+            zip(users.ids.tolist(), bucket_users(users.ids.tolist(), "AA", 2), strict=True)
+        )
         relabel = pl.col("user").replace_strict(aa_arm, return_dtype=pl.Int64)
         aa_units = units.with_columns(
             arm=pl.when(relabel == 0).then(pl.lit("C")).otherwise(pl.lit("T1"))

@@ -1,0 +1,116 @@
+"""The course's user-level metrics over sessions (offline.sessions), vectorised.
+
+This reproduces the course's notebook (a row-by-row `sessionize` over `groupby(["user",
+"treatment"])`), read as follows:
+
+- The unit is a (user, arm) pair: a user whose arm changed within the log counts once in each
+  arm, as the course's groupby does (the report flags such users).
+- Sessions are offline.sessions': a unit's events in time order, each session closed by a `last`
+  event; every event of it counts as a track, the `last` one included, and adds its `time`
+  (listened fraction) and its `latency`.
+- The incomplete session after a unit's final `last` (the log was cut while the user listened):
+  the course drops it silently; here it is dropped from the metrics too, so the numbers match,
+  but counted and reported.
+- Per unit: `time` = sum of `time` over the events of complete sessions, `sessions` = number of
+  `last` events, `mean_request_latency` = mean `latency` over those events in milliseconds (the
+  course multiplies by 1000), `mean_tracks_per_session` = events / sessions,
+  `mean_time_per_session` = time / sessions.
+- A unit with no complete session keeps `time` = 0 and `sessions` = 0 and has no value (NaN) for
+  the three means, which then leave it out of their statistics: this is what the course's
+  explode/groupby produces for such a user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from offline.sessions import mark_sessions
+
+METRICS = (
+    "time",
+    "sessions",
+    "mean_request_latency",
+    "mean_tracks_per_session",
+    "mean_time_per_session",
+)
+UNIT = ["user", "arm"]
+
+
+@dataclass
+class UnitMetrics:
+    # one row per (user, arm): the METRICS, `events` (all of the unit's events) and
+    # `incomplete_events` (those after its final `last`)
+    units: pl.DataFrame
+    # one row per complete session: user, arm, tracks, time
+    sessions: pl.DataFrame
+
+
+def unit_metrics(events: pl.DataFrame) -> UnitMetrics:
+    """`events` needs user, arm, timestamp, seq, message, time, latency."""
+    sessions = (
+        mark_sessions(events, UNIT)
+        .group_by("session", maintain_order=True)
+        .agg(
+            pl.col("unit").first(),
+            pl.col("user").first(),
+            pl.col("arm").first(),
+            tracks=pl.len(),
+            time=pl.col("time").sum(),
+            latency_ms=(pl.col("latency") * 1000).sum(),
+            complete=pl.col("complete").first(),
+        )
+    )
+    units = (
+        sessions.group_by("unit", maintain_order=True)
+        .agg(
+            pl.col("user").first(),
+            pl.col("arm").first(),
+            sessions=pl.col("complete").sum().cast(pl.Int64),
+            tracks=pl.col("tracks").filter("complete").sum().cast(pl.Int64),
+            time=pl.col("time").filter("complete").sum(),
+            latency_ms=pl.col("latency_ms").filter("complete").sum(),
+            events=pl.col("tracks").sum().cast(pl.Int64),
+            incomplete_events=pl.col("tracks").filter(~pl.col("complete")).sum().cast(pl.Int64),
+        )
+        .drop("unit")
+        .with_columns(
+            # 0/0 is NaN here, as in pandas: undefined for a unit without a complete session.
+            mean_request_latency=pl.col("latency_ms") / pl.col("tracks"),
+            mean_tracks_per_session=pl.col("tracks") / pl.col("sessions"),
+            mean_time_per_session=pl.col("time") / pl.col("sessions"),
+        )
+    )
+    complete = sessions.filter("complete").select(*UNIT, "tracks", "time")
+    return UnitMetrics(units=units, sessions=complete)
+
+
+def arm_summary(events: pl.DataFrame, metrics: UnitMetrics) -> pl.DataFrame:
+    """Per arm: users, events, complete and incomplete sessions, and latency p50/p99 (ms) over
+    all of the arm's events."""
+    latency = events.group_by("arm").agg(
+        events=pl.len(),
+        latency_p50_ms=(pl.col("latency") * 1000).quantile(0.5, "linear"),
+        latency_p99_ms=(pl.col("latency") * 1000).quantile(0.99, "linear"),
+    )
+    units = metrics.units.group_by("arm").agg(
+        users=pl.len(),
+        sessions=pl.col("sessions").sum(),
+        incomplete_sessions=(pl.col("incomplete_events") > 0).sum(),
+        incomplete_events=pl.col("incomplete_events").sum(),
+    )
+    return (
+        units.join(latency, on="arm")
+        .sort("arm")
+        .select(
+            "arm",
+            "users",
+            "events",
+            "sessions",
+            "incomplete_sessions",
+            "incomplete_events",
+            "latency_p50_ms",
+            "latency_p99_ms",
+        )
+    )
