@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.service_data import make_dataset  # noqa: E402
 from botify.redis_server import RedisServer, free_port  # noqa: E402
+from lab.processes import Process, Processes, ProcessFailed  # noqa: E402
 
 EXPERIMENT = "DEPLOY_AB"
 AA_EXPERIMENT = "DEPLOY_AA"
@@ -57,62 +58,6 @@ BALANCE_TOLERANCE = 0.10  # each replica's share of the events within 1/N +- thi
 
 class CheckFailed(Exception):
     pass
-
-
-# -- processes -----------------------------------------------------------------------------------
-
-
-class Processes:
-    """Every process started here, stopped in reverse order of start."""
-
-    def __init__(self) -> None:
-        self.started: list[tuple[str, subprocess.Popen]] = []
-
-    def start(self, name: str, command: list[str], log: Path, **kwargs) -> subprocess.Popen:
-        output = open(log, "wb")
-        process = subprocess.Popen(
-            command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True, **kwargs
-        )
-        output.close()
-        self.started.append((name, process))
-        return process
-
-    def stop(self, process: subprocess.Popen, sig: int = signal.SIGTERM, timeout=20.0) -> None:
-        if process.poll() is None:
-            process.send_signal(sig)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-    def stop_all(self) -> None:
-        for name, process in reversed(self.started):
-            try:
-                self.stop(process, signal.SIGQUIT if name == "nginx" else signal.SIGTERM)
-            except OSError as error:
-                print(f"warning: stopping {name}: {error}", file=sys.stderr)
-
-
-def wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float = 60.0) -> float:
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout:
-        if process.poll() is not None:
-            raise CheckFailed(f"{url}: the process exited ({process.returncode}):\n{tail(log)}")
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return time.perf_counter() - started
-        except requests.RequestException:
-            pass
-        time.sleep(0.05)
-    raise CheckFailed(f"{url} was not healthy within {timeout:.0f} s:\n{tail(log)}")
-
-
-def tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no output)"
 
 
 # -- setup ---------------------------------------------------------------------------------------
@@ -400,9 +345,9 @@ def main(argv: list[str] | None = None) -> int:
         # The replicas, through the image's entry point, each with its own hostname.
         replicas = [f"replica-{i}" for i in range(1, args.replicas + 1)]
         ports = [free_port() for _ in replicas]
+        replica_processes = []
         for name, port in zip(replicas, ports, strict=True):
-            processes.start(
-                name,
+            replica = Process(
                 [
                     "sh",
                     str(ENTRYPOINT),
@@ -419,10 +364,9 @@ def main(argv: list[str] | None = None) -> int:
                 env={**env, "HOSTNAME": name},
                 cwd=work,
             )
-        for (name, process), port in zip(processes.started, ports, strict=True):
-            seconds = wait_healthy(
-                f"http://127.0.0.1:{port}/healthz", process, work / f"{name}.out"
-            )
+            replica_processes.append(processes.add(replica))
+        for name, process, port in zip(replicas, replica_processes, ports, strict=True):
+            seconds = process.wait_for(f"http://127.0.0.1:{port}/healthz")
             print(
                 f"  {name:<10} 127.0.0.1:{port}, {args.workers} workers, healthy in {seconds:.1f} s"
             )
@@ -437,9 +381,10 @@ def main(argv: list[str] | None = None) -> int:
         tested = subprocess.run([*command, "-t"], capture_output=True, text=True)
         if tested.returncode != 0:
             raise CheckFailed(f"nginx -t rejects the config:\n{tested.stderr}")
-        process = processes.start("nginx", command, work / "nginx.out")
+        # nginx stops gracefully on SIGQUIT (SIGTERM is its fast shutdown).
+        process = processes.add(Process(command, work / "nginx.out", stop_signal=signal.SIGQUIT))
         base_url = f"http://127.0.0.1:{nginx_port}"
-        seconds = wait_healthy(f"{base_url}/healthz", process, work / "nginx.out")
+        seconds = process.wait_for(f"{base_url}/healthz")
         print(f"  nginx      {base_url} -> {len(ports)} replicas, healthy in {seconds:.1f} s")
 
         # Traffic through nginx.
@@ -458,8 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
         # Stop the replicas gracefully: each worker writes every queued event before exiting.
-        for name, process in processes.started:
-            processes.stop(process, signal.SIGQUIT if name == "nginx" else signal.SIGTERM)
+        processes.stop_all()
 
         events = read_replica_logs(log_dir, replicas)
         logged = {name: len(lines) for name, lines in events.items()}
@@ -530,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\nbotify ab on both replicas' logs together:\n")
             print("\n".join("    " + line for line in stdout.splitlines()[:40]))
         ok = not failures
-    except CheckFailed as failure:
+    except (CheckFailed, ProcessFailed) as failure:
         print(f"\nFAILED: {failure}", file=sys.stderr)
     except KeyboardInterrupt as interruption:
         print(f"\ninterrupted ({str(interruption) or 'Ctrl-C'}); stopping", file=sys.stderr)

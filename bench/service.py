@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import redis
-import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -32,6 +31,7 @@ from botify.config import load_config  # noqa: E402
 from botify.loader import load  # noqa: E402
 from botify.redis_server import RedisServer, free_port  # noqa: E402
 from botify.store import connect  # noqa: E402
+from lab.processes import Process, Processes, ServeProcess  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 
@@ -66,51 +66,7 @@ def write_config(directory: Path, data: Path, url: str) -> Path:
     return path
 
 
-def wait_for(url: str, process: subprocess.Popen, timeout: float = 30.0, ok=(200,)) -> float:
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stderr.read().decode()}")
-        try:
-            if requests.get(url, timeout=1).status_code in ok:
-                return time.perf_counter() - started
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.01)
-    raise RuntimeError(f"{url} did not answer in {timeout}s")
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
-def botify_server(config: Path, port: int, worker_class: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "botify",
-            "serve",
-            "--config",
-            str(config),
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--worker-class",
-            worker_class,
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-
-def constant_server(port: int, worker_class: str) -> subprocess.Popen:
+def constant_server(port: int, worker_class: str) -> Process:
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
         "bench.constant_app:app",
@@ -129,7 +85,7 @@ def constant_server(port: int, worker_class: str) -> subprocess.Popen:
         command += ["--worker-connections", "1000"]
     if worker_class == "gthread":
         command += ["--threads", "4"]
-    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return Process(command)
 
 
 def run_wrk(url: str, connections: int, seconds: int, script: Path) -> dict:
@@ -166,12 +122,8 @@ def measure_load(config_path: Path, client: redis.Redis, runs: int) -> list[floa
 def measure_ready(config_path: Path, runs: int) -> list[float]:
     seconds = []
     for _ in range(runs):
-        port = free_port()
-        process = botify_server(config_path, port, "gevent")
-        try:
-            seconds.append(wait_for(f"http://127.0.0.1:{port}/healthz", process))
-        finally:
-            stop(process)
+        with Processes() as started:
+            seconds.append(started.add(ServeProcess(config_path)).wait_healthy(timeout=30))
     return seconds
 
 
@@ -208,14 +160,13 @@ def main() -> int:
         )
         print("|---|---|---|---|---|---|---|---|")
         for worker_class in args.worker_classes.split(","):
-            botify_port, constant_port = free_port(), free_port()
-            servers = [
-                botify_server(config_path, botify_port, worker_class),
-                constant_server(constant_port, worker_class),
-            ]
-            try:
-                wait_for(f"http://127.0.0.1:{botify_port}/healthz", servers[0])
-                wait_for(f"http://127.0.0.1:{constant_port}/nowhere", servers[1], ok=(404,))
+            constant_port = free_port()
+            with Processes() as started:
+                botify = started.add(ServeProcess(config_path, worker_class=worker_class))
+                constant = started.add(constant_server(constant_port, worker_class))
+                botify.wait_healthy(timeout=30)
+                botify_port = botify.port
+                constant.wait_for(f"http://127.0.0.1:{constant_port}/nowhere", ok=(404,))
                 for connections in (16, 64):
                     run_wrk(f"http://127.0.0.1:{botify_port}", connections, 2, script)  # warm up
                     ours = run_wrk(
@@ -232,9 +183,6 @@ def main() -> int:
                         f"{ours['rps'] / theirs['rps']:.2f} |",
                         flush=True,
                     )
-            finally:
-                for server in servers:
-                    stop(server)
     shutil.rmtree(work, ignore_errors=True)
     return 0
 

@@ -32,8 +32,9 @@ from pathlib import Path
 
 from sim_setup import OUT, ROOT, botify_config, item_to_item, sim_config, world
 
-from bench.service import WRK_SCRIPT, run_wrk, stop, wait_for
+from bench.service import WRK_SCRIPT, run_wrk
 from botify.redis_server import RedisServer, free_port
+from lab.processes import Process, Processes, ServeProcess
 
 COURSE_SESSIONS_PER_S = 127
 WRK_CONNECTIONS = 64
@@ -65,17 +66,10 @@ http {{
 """
 
 
-def nginx(work: Path, port: int) -> subprocess.Popen:
+def nginx(work: Path, port: int) -> Process:
     conf = work / "nginx.conf"
     conf.write_text(NGINX_CONF.format(dir=work, port=port))
-    command = ["nginx", "-p", str(work), "-c", str(conf)]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def serve(config: Path, port: int, worker_class: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "botify", "serve", "--config", str(config), "--port",
-               str(port), "--workers", "2", "--worker-class", worker_class]  # fmt: skip
-    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return Process(["nginx", "-p", str(work), "-c", str(conf)])
 
 
 def run_sim(config: Path, url: str, sessions: int, in_flight: int, seed: int) -> dict:
@@ -98,10 +92,10 @@ def run_requests_pool(sim_yaml: Path, url: str, sessions: int, threads: int, see
     """The same sessions driven by threads, each with a keep-alive requests.Session."""
     import requests
 
-    from sim.world import load_world
     from sim.config import load_config
     from sim.env import RecEnv
     from sim.schedule import plan_day
+    from sim.world import load_world
 
     config = load_config(sim_yaml)
     the_world = load_world(config.world.paths(), config.user)
@@ -169,11 +163,10 @@ def main() -> int:
         )
         subprocess.run([sys.executable, "-m", "botify", "load", "--config", str(botify)],
                        cwd=ROOT, check=True, stdout=subprocess.DEVNULL)  # fmt: skip
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        server = serve(botify, port, args.worker_class)
-        try:
-            wait_for(f"{url}/healthz", server)
+        with Processes() as started:
+            server = started.add(ServeProcess(botify, worker_class=args.worker_class))
+            url = server.url
+            server.wait_healthy()
             sim_yaml = sim_config(directory)
             run_wrk(url, WRK_CONNECTIONS, 2, script)  # warm up
             clients = [(f"sim, {n} in flight", n) for n in in_flight]
@@ -191,22 +184,18 @@ def main() -> int:
                         result = run_requests_pool(sim_yaml, url, args.sessions // 3, 32, run)
                     result["of_wrk"] = result["requests_per_s"] / wrk
                     rows.setdefault(name, []).append(result)
-        finally:
-            stop(server)
     capacity: dict[int, list[dict]] = {}
     if shutil.which("nginx"):
         port = free_port()
-        server = nginx(work, port)
-        try:
-            wait_for(f"http://127.0.0.1:{port}/next/0", server, ok=(405, 200))
+        with Processes() as started:
+            server = started.add(nginx(work, port))
+            server.wait_for(f"http://127.0.0.1:{port}/next/0", ok=(405, 200))
             for run in range(args.runs):
                 for n in in_flight:
                     result = run_sim(
                         sim_yaml, f"http://127.0.0.1:{port}", 5 * args.sessions, n, run
                     )
                     capacity.setdefault(n, []).append(result)
-        finally:
-            stop(server)
     shutil.rmtree(work, ignore_errors=True)
 
     wrk_rate = statistics.median(wrk_rates)

@@ -12,7 +12,10 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("botify.serve:main", "run the recommendation service under gunicorn"),
     "load": ("botify.loader:main", "load the data files named by the config into Redis"),
-    "world": ("sim.worldfiles:main", "generate the simulated world (catalog, chart, hidden tastes)"),
+    "world": (
+        "sim.worldfiles:main",
+        "generate the simulated world (catalog, chart, hidden tastes)",
+    ),
     "sim": ("sim.run:main", "run synthetic users against a recommender (as python -m sim.run)"),
     "ab": ("offline.ab:main", "A/B report from the service's event logs"),
     "train": ("offline.train:main", "learn recommendation files from the event logs"),

@@ -15,37 +15,32 @@ Every process it starts is stopped at the end, on Ctrl-C, and on a failure in an
 from __future__ import annotations
 
 import argparse
-import csv
-import json
-import os
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import requests
-import yaml
 
 from botify.config import ConfigError, load_config
 from botify.redis_server import RedisServer, free_port
+from lab.days import (
+    AA,
+    DEFAULT_SIZE,
+    QUICK_SIZE,
+    Size,
+    day1_config,
+    day2_config,
+    routing_name,
+    sim_config,
+)
+from lab.processes import ROOT, ProcessFailed, ServeProcess
+from lab.summary import summary
+from sim.worldfiles import TRACKS, world_matches
 
-ROOT = Path(__file__).resolve().parent.parent
 STEPS = 7
-
-
-@dataclass(frozen=True)
-class Size:
-    tracks: int | None  # None: the world generator's default (the course's scale)
-    artists: int | None
-    users: int | None
-    sessions: int  # per day
-
-
-DEFAULT_SIZE = Size(None, None, None, 20_000)
-QUICK_SIZE = Size(3_000, 600, 1_500, 3_000)
 
 
 class ExperimentError(RuntimeError):
@@ -78,7 +73,8 @@ def run_step(command: list[str], log: Path | None = None) -> str:
 
 
 def wait_for_routing(url: str, routing: str, timeout: float = 60.0) -> None:
-    """Until every answer of `url`/experiments has named `routing` for two seconds in a row."""
+    """Until every answer of `url`/experiments has named `routing` for two seconds in a row: an
+    old worker may accept connections for up to a second after a graceful reload stops it."""
     deadline, steady_since = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
         try:
@@ -93,186 +89,6 @@ def wait_for_routing(url: str, routing: str, timeout: float = 60.0) -> None:
             return
         time.sleep(0.02)
     raise ExperimentError(f"the service did not switch to experiment {routing} in time")
-
-
-class Service:
-    """`botify serve` in its own process group, so Ctrl-C reaches us and we stop it cleanly."""
-
-    def __init__(self, config: Path, log: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log.open("w")
-        self.process = subprocess.Popen(
-            botify_command(
-                "serve", "--config", str(config), "--port", str(self.port), "--workers", "2"
-            ),
-            cwd=ROOT,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def wait_healthy(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise ExperimentError(f"botify serve exited; see {self.log.name}")
-            try:
-                if requests.get(self.url + "/healthz", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise ExperimentError(f"botify serve was not healthy in {timeout:.0f} s")
-
-    def reload(self, routing: str, timeout: float = 60.0) -> None:
-        """Graceful reload: new workers read the edited config. An old worker may accept
-        connections for up to a second after it is told to stop, so wait until every answer
-        has named the new experiment for two seconds in a row."""
-        os.kill(self.process.pid, signal.SIGHUP)
-        wait_for_routing(self.url, routing, timeout)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()  # graceful: every worker writes its queued events
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
-
-
-def world_is_ready(world: Path, seed: int, size: Size) -> bool:
-    manifest = world / "world" / "manifest.json"
-    if not (world / "tracks.json").exists() or not manifest.exists():
-        return False
-    described = json.loads(manifest.read_text())
-    wanted = {"seed": seed, "tracks": size.tracks, "artists": size.artists, "users": size.users}
-    flat = {**described, **described.get("sizes", {})}
-    return all(value is None or flat.get(key) == value for key, value in wanted.items())
-
-
-def write_json(path: Path, value) -> Path:
-    path.write_text(json.dumps(value, indent=1))
-    return path
-
-
-def routing_name(base) -> str:
-    return base["routing_experiment"] or base["experiments"][0]["name"]
-
-
-def day1_config(base, run: Path, world: Path, redis_url: str) -> Path:
-    """Cold start: the routing experiment's control chain for everyone, an A/A alongside."""
-    spec = next(e for e in base["experiments"] if e["name"] == routing_name(base))
-    day1 = {
-        **base.values,
-        "redis_url": redis_url,
-        "swap_grace_seconds": 1.0,
-        "data": {
-            "catalog": str(world / "tracks.json"),
-            "top_tracks": str(world / "top_tracks.json"),
-            "item_recommendations": {},
-            "user_recommendations": {},
-        },
-        "log_dir": str(run / "logs" / "day1"),
-        "routing_experiment": "COLD_START",
-        "experiments": [
-            {"name": "COLD_START", "arms": {"C": spec["arms"]["C"]}},
-            {"name": "AA", "arms": 2},
-        ],
-    }
-    return write_json(run / "config.day1.json", day1)
-
-
-def day2_config(base, run: Path, world: Path, redis_url: str, model: Path) -> Path:
-    """config.json's experiments on the files learned from day 1."""
-    day2 = {
-        **base.values,
-        "redis_url": redis_url,
-        "swap_grace_seconds": 1.0,
-        "data": {
-            **json.loads((model / "botify_data.json").read_text()),
-            "catalog": str(world / "tracks.json"),
-        },
-        "log_dir": str(run / "logs" / "day2"),
-        "routing_experiment": routing_name(base),
-    }
-    return write_json(run / "config.day2.json", day2)
-
-
-def sim_config(run: Path, world: Path) -> Path:
-    config = yaml.safe_load((ROOT / "sim" / "config.yaml").read_text())
-    config["world"] = {"dir": str(world)}
-    config.pop("inprocess", None)
-    path = run / "sim.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
-
-
-def read_effects(path: Path) -> list[dict]:
-    with open(path) as file:
-        return list(csv.DictReader(file))
-
-
-def verdict(rows: list[dict], metric: str = "mean_time_per_session") -> str:
-    for row in rows:
-        if row["metric"] == metric:
-            significant = row["significant"] == "true"
-            return (
-                f"{row['treatment']} vs C: {float(row['effect']):+.2f}% "
-                f"[{float(row['lower']):+.2f}, {float(row['upper']):+.2f}], "
-                f"{'significant' if significant else 'not significant'}"
-            )
-    return "no rows"
-
-
-def summary(run: Path, routing: str, size: Size, seed: int, seconds: float) -> str:
-    aa = read_effects(run / "aa_day1" / "effects.csv")
-    ab = read_effects(run / "ab" / "effects.csv")
-    aa_significant = [r["metric"] for r in aa if r["significant_holm"] == "true"]
-    lines = [
-        f"# botify experiment {run.name}",
-        "",
-        f"Seed {seed}, {size.sessions} sessions a day, {seconds:.0f} s in all.",
-        "",
-        "## Day 1: cold start",
-        "",
-        "Everyone served by the control chain; A/A experiment `AA` logged alongside.",
-        f"A/A verdict on mean_time_per_session: {verdict(aa)}.",
-        "A/A after Holm: "
-        + (
-            f"significant on {', '.join(aa_significant)}: investigate"
-            if aa_significant
-            else "nothing significant, as it should be"
-        )
-        + ".",
-        "",
-        "## Training",
-        "",
-        "Learned from day 1's logs: `model/` (each file with its `.meta.json`).",
-        "",
-        f"## Day 2: A/B experiment `{routing}`",
-        "",
-        f"Verdict on mean_time_per_session: {verdict(ab)}.",
-        "",
-        "| arm | metric | control | treatment | effect % | interval % | significant (Holm) |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for row in ab:
-        lines.append(
-            f"| {row['treatment']} | {row['metric']} | {float(row['control_mean']):.4g} | "
-            f"{float(row['treatment_mean']):.4g} | {float(row['effect']):+.2f} | "
-            f"[{float(row['lower']):+.2f}, {float(row['upper']):+.2f}] | "
-            f"{row['significant_holm']} |"
-        )
-    lines += [
-        "",
-        "Files: `config.day1.json`, `config.day2.json`, `logs/`, `model/`,",
-        "`aa_day1/report.md`, `ab/report.md` (with effects.csv and charts).",
-        "",
-    ]
-    return "\n".join(lines)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -311,18 +127,10 @@ def run_experiment(args: argparse.Namespace) -> Path:
     print(f"botify experiment: writing to {run}")
 
     step(1, f"world in {world}")
-    if world_is_ready(world, args.seed, size):
+    if world_matches(world, args.seed, size.tracks, size.artists, size.users):
         print("already there")
     else:
-        sizes = [
-            f"--{name}={value}"
-            for name, value in (
-                ("tracks", size.tracks),
-                ("artists", size.artists),
-                ("users", size.users),
-            )
-            if value is not None
-        ]
+        sizes = [f"--tracks={size.tracks}", f"--artists={size.artists}", f"--users={size.users}"]
         run_step(botify_command("world", "--out", str(world), "--seed", str(args.seed), *sizes))
 
     redis_server = service = None
@@ -336,7 +144,7 @@ def run_experiment(args: argparse.Namespace) -> Path:
         # The service's own config file: day 1's now, day 2's after the switch.
         live_config = run / "config.service.json"
         live_config.write_text(day1.read_text())
-        service = Service(live_config, run / "service.txt")
+        service = ServeProcess(live_config, run / "service.txt", workers=2)
         service.wait_healthy()
         print(f"service up at {service.url} (gunicorn, 2 workers)")
 
@@ -374,7 +182,7 @@ def run_experiment(args: argparse.Namespace) -> Path:
                 "train",
                 str(run / "logs" / "day1"),
                 "--catalog",
-                str(world / "tracks.json"),
+                str(world / TRACKS),
                 "--out",
                 str(model),
             ),
@@ -385,7 +193,7 @@ def run_experiment(args: argparse.Namespace) -> Path:
                 "ab",
                 str(run / "logs" / "day1"),
                 "--experiment",
-                "AA",
+                AA,
                 "--out",
                 str(run / "aa_day1"),
             ),
@@ -398,7 +206,8 @@ def run_experiment(args: argparse.Namespace) -> Path:
         run_step(botify_command("load", "--config", str(day2)), run / "load.day2.txt")
         # Workers read the config file when they start: a graceful reload switches them.
         live_config.write_text(day2.read_text())
-        service.reload(routing)
+        service.reload()
+        wait_for_routing(service.url, routing)
 
         step(6, f"day 2: {size.sessions} sessions of A/B experiment {routing}")
         simulate(2, args.seed + 1)
@@ -436,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, terminated)
     try:
         run_experiment(args)
-    except (ConfigError, ExperimentError, RuntimeError) as error:
+    except (ConfigError, ExperimentError, ProcessFailed, RuntimeError) as error:
         print(f"botify experiment: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -16,9 +16,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import mmh3
 import numpy as np
 import polars as pl
+
+from botify.arms import arm_names, bucket, experiment_seed
+from botify.events import FIELDS
+from botify.lognames import file_name
 
 DAY_MS = 86_400_000
 # Listened fractions are drawn below this cap so that an injected effect of up to +10% still
@@ -26,19 +29,11 @@ DAY_MS = 86_400_000
 TIME_CAP = 0.9
 
 
-def arm_labels(n_arms: int) -> list[str]:
-    return ["C"] + [f"T{i}" for i in range(1, n_arms)]
-
-
-def bucket(users: Sequence[int], experiment: str, n_arms: int) -> np.ndarray:
-    """The service's assignment: arm index of each user (0 is control).
-
-    The course's service passes the signed `mmh3.hash(name)` as the seed; mmh3 < 4 took it as
-    its 32-bit two's complement, which mmh3 >= 4 (rejecting negative seeds) needs spelled out.
-    """
-    salt = mmh3.hash(experiment) & 0xFFFFFFFF
+def bucket_users(users: Sequence[int], experiment: str, n_arms: int) -> np.ndarray:
+    """The service's assignment (botify.arms.bucket): arm index of each user (0 is control)."""
+    seed = experiment_seed(experiment)
     return np.fromiter(
-        (mmh3.hash(str(user), salt, signed=False) % n_arms for user in users),
+        (bucket(user, experiment, n_arms, seed) for user in users),
         dtype=np.int64,
         count=len(users),
     )
@@ -83,7 +78,7 @@ def simulate(
     """
     rng = np.random.default_rng(seed)
     names = list(experiments)
-    arms = {name: bucket(users.ids.tolist(), name, n) for name, n in experiments.items()}
+    arms = {name: bucket_users(users.ids.tolist(), name, n) for name, n in experiments.items()}
 
     sessions_per_user = 1 + rng.poisson(users.activity)
     session_user = np.repeat(np.arange(len(users.ids)), sessions_per_user)
@@ -100,7 +95,7 @@ def simulate(
     fraction = TIME_CAP * rng.beta(8.0 * taste + 0.5, 8.0 * (1.0 - taste) + 0.5)
     if effects:
         arm_of_event = arms[names[0]][event_user]
-        labels = arm_labels(experiments[names[0]])
+        labels = arm_names(experiments[names[0]])
         for label, effect in effects.items():
             fraction = np.where(
                 arm_of_event == labels.index(label), fraction * (1 + effect), fraction
@@ -132,7 +127,7 @@ def simulate(
     columns = {key: value[order] for key, value in columns.items()}
     columns["user_index"] = event_user[order]
     columns["arms"] = {name: arms[name][event_user[order]] for name in names}
-    columns["arm_names"] = {name: arm_labels(n) for name, n in experiments.items()}
+    columns["arm_names"] = {name: arm_names(n) for name, n in experiments.items()}
     return columns
 
 
@@ -164,7 +159,7 @@ def to_frame(events: dict) -> pl.DataFrame:
         }
     )
     last = pl.col("last")
-    return frame.select(
+    logged = frame.select(
         pl.when(last).then(pl.lit("last")).otherwise(pl.lit("next")).alias("message"),
         "timestamp",
         "user",
@@ -180,6 +175,8 @@ def to_frame(events: dict) -> pl.DataFrame:
         .otherwise(pl.lit("sasrec_i2i"))
         .alias("recommender"),
     )
+    assert logged.columns == list(FIELDS)  # the event record's fields, in its order
+    return logged
 
 
 def json_lines(frame: pl.DataFrame) -> bytes:
@@ -211,7 +208,7 @@ def write_log(
         cuts = [0, *line_ends[np.flatnonzero(np.diff(file_of)) + 1 - 1].tolist(), len(data)]
         chunks = [data[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
         for age, chunk in enumerate(reversed(chunks)):
-            path = folder / ("events.jsonl" if age == 0 else f"events.jsonl.{age}")
+            path = folder / file_name(age)
             path.write_bytes(chunk)
             written.append(path)
     return written

@@ -7,14 +7,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import redis
-import requests
 
 from botify.redis_server import RedisServer, free_port
+from lab.processes import Processes, ServeProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,57 +73,22 @@ def write_config(directory: Path, **values) -> Path:
     return path
 
 
-class LiveService:
-    """A `botify serve` process: gunicorn with real workers on a free port."""
-
-    def __init__(self, config_path: Path, workers: int = 2, worker_class: str | None = None):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "botify", "serve", "--config", str(config_path)]
-        command += ["--port", str(self.port), "--workers", str(workers)]
-        if worker_class:
-            command += ["--worker-class", worker_class]
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-
-    def wait_until_up(self, timeout: float = 30.0) -> LiveService:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"botify serve exited: {self.process.stdout.read()}")
-            try:
-                requests.get(self.url + "/", timeout=1)
-                return self
-            except requests.RequestException:  # not listening yet, or too busy starting
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("botify serve did not answer in time")
-
-    def stop(self, timeout: float = 20.0) -> int:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
-
-
 @pytest.fixture
-def start_service():
-    """start_service(config_path, workers=2) -> LiveService, up and answering; stopped after."""
-    started: list[LiveService] = []
+def start_service(tmp_path):
+    """start_service(config_path, workers=2) -> ServeProcess, up and answering; stopped after."""
+    with Processes() as started:
 
-    def start(config_path: Path, workers: int = 2, worker_class: str | None = None) -> LiveService:
-        service = LiveService(config_path, workers, worker_class)
-        started.append(service)
-        return service.wait_until_up()
+        def start(
+            config_path: Path, workers: int = 2, worker_class: str | None = None
+        ) -> ServeProcess:
+            log = tmp_path / f"serve-{len(started.started)}.log"
+            service = started.add(
+                ServeProcess(config_path, log, workers=workers, worker_class=worker_class)
+            )
+            service.wait_listening(timeout=30)
+            return service
 
-    yield start
-    for service in started:
-        service.stop()
+        yield start
 
 
 @pytest.fixture

@@ -20,5 +20,3 @@ def test_botify_lists_its_commands():
             assert f"  {command} " in result.stdout
     unknown = run("frobnicate")
     assert unknown.returncode == 2 and "unknown command" in unknown.stderr
-
-

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from lab.days import QUICK_SIZE
+from sim.worldfiles import world_matches
 from tests.conftest import ROOT
 
 
@@ -45,6 +47,9 @@ def test_quick_experiment_runs_the_whole_loop_and_leaves_nothing_running(tmp_pat
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     run = (runs / "latest").resolve()
+    # The world it generated is the one it asked for, so a second run reuses it.
+    assert world_matches(world, 42, QUICK_SIZE.tracks, QUICK_SIZE.artists, QUICK_SIZE.users)
+    assert "already there" not in result.stdout
     for step in range(1, 8):
         assert f"[{step}/7]" in result.stdout
     assert "# A/B report: STICKY_VS_LEARNED" in result.stdout  # the report is printed

@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 import yaml
 
-from offline.ab import main as ab_main
 from lab.simday import main as simday_main
+from offline.ab import main as ab_main
 from offline.train import main as train_main
 from sim.worldfiles import write_world
 from sim.worldgen import WorldSpec, generate

@@ -199,9 +199,9 @@ def test_hup_reloads_the_config_without_a_restart(tmp_path, redis_url, start_ser
     service = start_service(config("DAY1"), workers=2)
     assert requests.get(f"{service.url}/experiments").json()["routing"] == "DAY1"
     config("DAY2")
-    os.kill(service.process.pid, signal.SIGHUP)
+    os.kill(service.pid, signal.SIGHUP)
     wait_for_routing(service.url, "DAY2")
     answer = requests.post(f"{service.url}/next/1", json={"track": 1, "time": 1.0})
     assert answer.status_code == 200
     assert requests.get(f"{service.url}/experiments").json()["routing"] == "DAY2"
-    assert service.process.poll() is None  # the same master, still serving
+    assert service.running()  # the same master, still serving

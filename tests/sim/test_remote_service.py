@@ -93,7 +93,7 @@ def test_service_that_dies_mid_run(service, quick_config):
         assert read_events(service.log_dir), "the simulator never reached the service"
         # killed, not stopped: a graceful stop would go on serving open keep-alive connections
         # (gunicorn's workers notice their master is gone and exit)
-        service.process.kill()
+        service.kill()
         started = time.monotonic()
         stdout, stderr = sim.communicate(timeout=120)
         print(f"the simulator stopped {time.monotonic() - started:.1f} s after the kill")
