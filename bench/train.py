@@ -29,6 +29,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from botify.events import FIELDS
+from botify.lognames import LOG_FILE, file_name
+
 ROOT = Path(__file__).resolve().parent.parent
 START_MS = 1_700_000_000_000
 
@@ -93,7 +96,7 @@ def generate(folder: Path, n_events: int, seed: int = 0) -> tuple[Path, Path]:
         recommendation=pl.when(pl.col("message") == "last").then(None).otherwise("recommendation"),
         experiments=pl.lit('{"STICKY": "C"}').str.json_decode(pl.Struct({"STICKY": pl.String})),
         recommender=pl.lit("sticky_artist"),
-    )
+    ).select(list(FIELDS))  # the event record's fields, in its order
     replica = rng.integers(0, 2, frame.height)
     for r in range(2):
         part = frame.filter(pl.Series(replica == r))
@@ -101,8 +104,7 @@ def generate(folder: Path, n_events: int, seed: int = 0) -> tuple[Path, Path]:
         out = logs / f"replica-{r}"
         out.mkdir(parents=True, exist_ok=True)
         for age, rows in enumerate(reversed(chunks)):
-            name = "events.jsonl" if age == 0 else f"events.jsonl.{age}"
-            part[int(rows[0]) : int(rows[-1]) + 1].write_ndjson(out / name)
+            part[int(rows[0]) : int(rows[-1]) + 1].write_ndjson(out / file_name(age))
     done.write_text(json.dumps({"events": frame.height}))
     return catalog, logs
 
@@ -134,7 +136,7 @@ def main() -> int:
     args = parser.parse_args()
     started = time.perf_counter()
     catalog, logs = generate(args.out / "input", args.events)
-    size = sum(p.stat().st_size for p in logs.rglob("events.jsonl*"))
+    size = sum(p.stat().st_size for p in logs.rglob(f"{LOG_FILE}*"))
     print(f"log: {logs} ({size / 1e6:.0f} MB), ready in {time.perf_counter() - started:.1f} s")
     times, peaks = [], []
     for run in range(args.runs):
