@@ -165,6 +165,22 @@ def arms_table(report: Report) -> str:
     return table(columns, rows)
 
 
+def interval(lower: float | None, upper: float | None) -> str:
+    return f"[{number(lower, '+.2f')}, {number(upper, '+.2f')}]"
+
+
+# An effect as both of its tables show it: the course's (prefix "") and CUPED's ("cuped_").
+EFFECT_HEADINGS = ["effect %", "interval %", "significant"]
+
+
+def effect_cells(row: dict, prefix: str = "") -> list[str]:
+    return [
+        number(row[f"{prefix}effect"], "+.2f"),
+        interval(row[f"{prefix}lower"], row[f"{prefix}upper"]),
+        yes_no(row[f"{prefix}significant"]),
+    ]
+
+
 def effects_markdown(report: Report) -> str:
     rows = [
         [
@@ -172,29 +188,16 @@ def effects_markdown(report: Report) -> str:
             row["metric"],
             number(row["control_mean"]),
             number(row["treatment_mean"]),
-            number(row["effect"], "+.2f"),
-            f"[{number(row['lower'], '+.2f')}, {number(row['upper'], '+.2f')}]",
-            yes_no(row["significant"]),
+            *effect_cells(row),
             p_text(row["p_value"]),
             p_text(row["p_holm"]),
             yes_no(row["significant_holm"]),
-            f"[{number(row['delta_lower'], '+.2f')}, {number(row['delta_upper'], '+.2f')}]",
+            interval(row["delta_lower"], row["delta_upper"]),
         ]
         for row in report.effects.iter_rows(named=True)
     ]
-    columns = [
-        "arm",
-        "metric",
-        "control",
-        "treatment",
-        "effect %",
-        "interval %",
-        "significant",
-        "p",
-        "p Holm",
-        "significant (Holm)",
-        "delta-method interval %",
-    ]
+    columns = ["arm", "metric", "control", "treatment", *EFFECT_HEADINGS]
+    columns += ["p", "p Holm", "significant (Holm)", "delta-method interval %"]
     return table(columns, rows, right_from=2)
 
 
@@ -203,23 +206,14 @@ def cuped_markdown(report: Report) -> str:
         [
             row["treatment"],
             row["metric"],
-            number(row["cuped_effect"], "+.2f"),
-            f"[{number(row['cuped_lower'], '+.2f')}, {number(row['cuped_upper'], '+.2f')}]",
-            yes_no(row["cuped_significant"]),
+            *effect_cells(row, "cuped_"),
             number(row["variance_reduction"], ".1f"),
             number(row["pre_coverage"], ".1f"),
         ]
         for row in report.effects.iter_rows(named=True)
     ]
-    columns = [
-        "arm",
-        "metric",
-        "effect %",
-        "interval %",
-        "significant",
-        "variance reduction %",
-        "users with a pre-period value %",
-    ]
+    columns = ["arm", "metric", *EFFECT_HEADINGS]
+    columns += ["variance reduction %", "users with a pre-period value %"]
     return table(columns, rows, right_from=2)
 
 
