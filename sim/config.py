@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from sim.errors import SimError
+from sim.user import UserParams
 from sim.worldfiles import WorldPaths
 
 DEFAULT_PATH = Path(__file__).with_name("config.yaml")
@@ -46,14 +47,10 @@ class WorldSection:
 
 
 @dataclass(frozen=True)
-class UserDefaults:
-    """The course's parameters; a user's own values in the world's users file win."""
+class UserDefaults(UserParams):
+    """The listeners' parameters where a user's own values in the world's users file say
+    nothing (the course's unless the config says otherwise), and the session cap."""
 
-    interest_neighbours: int = 10
-    consume_bias: float = 0.55
-    consume_sharpness: float = 12.0
-    session_budget: int = 5
-    artist_discount_gamma: float = 0.8
     # a safety cap (gymnasium's truncation); null for the course's unbounded sessions
     max_session_steps: int | None = None
 

@@ -23,11 +23,13 @@ import numpy as np
 
 @dataclass(frozen=True, slots=True)
 class UserParams:
-    interest_neighbours: int
-    consume_bias: float
-    consume_sharpness: float
-    session_budget: int
-    artist_discount_gamma: float
+    """A listener's parameters; the defaults are sim/config.yaml's (which says why)."""
+
+    interest_neighbours: int = 10
+    consume_bias: float = 0.55
+    consume_sharpness: float = 12.0
+    session_budget: int = 5
+    artist_discount_gamma: float = 0.8
 
 
 def sigmoid(x: float) -> float:

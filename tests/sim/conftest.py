@@ -29,6 +29,16 @@ def world(world_dir) -> World:
     return load_world(WorldPaths.in_dir(world_dir), UserDefaults())
 
 
+def botify_data(world_dir: Path) -> dict:
+    """A botify config's data files for the world: its catalog and chart, no recommendations."""
+    return {
+        "catalog": str(world_dir / "tracks.json"),
+        "top_tracks": str(world_dir / "top_tracks.json"),
+        "item_recommendations": {},
+        "user_recommendations": {},
+    }
+
+
 def write_sim_config(path: Path, world_dir: Path, **sections) -> Path:
     raw = {"world": {"dir": str(world_dir)}, **sections}
     path.write_text(yaml.safe_dump(raw))

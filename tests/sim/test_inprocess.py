@@ -9,19 +9,14 @@ import pytest
 from sim.run import main
 from tests.conftest import small_dataset, write_config
 
-from .conftest import write_sim_config
+from .conftest import botify_data, write_sim_config
 
 
 @pytest.fixture
 def botify_config(tmp_path, world_dir):
     return write_config(
         tmp_path,
-        data={
-            "catalog": str(world_dir / "tracks.json"),
-            "top_tracks": str(world_dir / "top_tracks.json"),
-            "item_recommendations": {},
-            "user_recommendations": {},
-        },
+        data=botify_data(world_dir),
         log_dir=str(tmp_path / "log"),
         experiments=[
             {

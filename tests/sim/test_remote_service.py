@@ -14,7 +14,7 @@ import pytest
 from sim.run import main
 from tests.conftest import write_config
 
-from .conftest import SMALL, write_sim_config
+from .conftest import SMALL, botify_data, write_sim_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,12 +32,7 @@ def service(tmp_path, world_dir, redis_url, start_service, load_data):
     config = write_config(
         tmp_path,
         redis_url=redis_url,
-        data={
-            "catalog": str(world_dir / "tracks.json"),
-            "top_tracks": str(world_dir / "top_tracks.json"),
-            "item_recommendations": {},
-            "user_recommendations": {},
-        },
+        data=botify_data(world_dir),
         log_dir=str(tmp_path / "log"),
         experiments=[
             {"name": "EXP", "arms": {"C": ["sticky_artist"], "T1": [{"recommender": "random"}]}}
