@@ -150,10 +150,8 @@ def _section(source: str, name: str, cls: type, raw: Any) -> Any:
     return cls(**values)
 
 
-def _resolve(path: str | None, base: Path | None) -> str | None:
-    if path is None or base is None:
-        return path
-    return str(base / Path(path).expanduser())
+def _resolve(path: str, base: Path | None) -> str:
+    return path if base is None else str(base / Path(path).expanduser())
 
 
 def parse_config(raw: Any, source: str, base: Path | None = None) -> SimConfig:
@@ -170,8 +168,9 @@ def parse_config(raw: Any, source: str, base: Path | None = None) -> SimConfig:
             f"{source}: world.dir is missing (the directory written by botify world), "
             "or name world.tracks, world.embeddings and world.users each"
         )
-    sections["world"] = WorldSection(
-        **{f.name: _resolve(getattr(world, f.name), base) for f in dataclasses.fields(world)}
+    named = {key: value for key, value in dataclasses.asdict(world).items() if value is not None}
+    sections["world"] = dataclasses.replace(
+        world, **{key: _resolve(value, base) for key, value in named.items()}
     )
     inprocess: InprocessSection = sections["inprocess"]
     sections["inprocess"] = dataclasses.replace(inprocess, config=_resolve(inprocess.config, base))

@@ -22,6 +22,10 @@ from sim.world import load_world
 
 PROGRESS_EVERY = 0.1  # seconds between a worker's progress reports
 
+# a worker's answer: (kind, results, stats, message, detail); kind is "ready", "done", "quit"
+# or "failed", and the last two say why a worker failed or quit ("" otherwise)
+Reply = tuple[str, list[SessionResult], RemoteStats | None, str, str]
+
 
 @dataclass(frozen=True)
 class Setup:
@@ -62,11 +66,11 @@ def _worker(setup: Setup, shard: int, shards: int, pipe, progress_queue) -> None
             progress_queue.put(pending)
             pending, last = 0, now
 
-    pipe.send(("ready", [], None, None, None))
+    pipe.send(("ready", [], None, "", ""))
     while (day := pipe.recv()) is not None:
         try:
             results = driver.run_day(day, progress)
-            reply = ("done", results, driver.remote_stats, None, None)
+            reply: Reply = ("done", results, driver.remote_stats, "", "")
         except RunStopped as stop:
             detail = "".join(traceback.format_exception(stop.error))
             kind = "quit" if isinstance(stop.error, StopRun) else "failed"
@@ -104,7 +108,7 @@ class ProcessPool:
     def _gather(
         self, progress: Callable[[int], None]
     ) -> tuple[list[SessionResult], RemoteStats | None]:
-        replies: dict[int, tuple] = {}
+        replies: dict[int, Reply] = {}
         while len(replies) < len(self.pipes):
             for index, pipe in enumerate(self.pipes):
                 if index in replies:

@@ -114,7 +114,7 @@ def write_sessions(path: Path, results: list[SessionResult]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as file:
         for r in results:
-            row = {
+            row: dict[str, int | float | str] = {
                 "day": r.day,
                 "episode": r.episode,
                 "user": r.user,
