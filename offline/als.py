@@ -31,9 +31,6 @@ class ALSParams:
     seed: int = 0
     threads: int = 0  # 0: all cores
 
-    def as_dict(self) -> dict:
-        return dict(self.__dict__)
-
 
 @dataclass
 class ALSModel:

@@ -47,9 +47,6 @@ class I2IParams:
     prior: float = 2.0
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
 
-    def as_dict(self) -> dict:
-        return {**self.__dict__, "weights": dict(self.weights)}
-
 
 @dataclass
 class NextEvidence:

@@ -93,9 +93,6 @@ class LogAccount:
     first_ms: int | None = None
     last_ms: int | None = None
 
-    def as_dict(self) -> dict:
-        return dict(self.__dict__)
-
     def summary(self) -> str:
         parts = [
             f"{self.listens:,} listens",

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import asdict, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +39,7 @@ from offline.tracks import Tracks, load_tracks
 FILES = {"top": "top_tracks.json", "i2i": "i2i.json", "users": "users.json"}
 ITEM_SOURCE, USER_SOURCE = "i2i", "als"
 BASELINE = "TopPop (plays)"
+DEFAULT = Options()  # the models' parameters when no option names them
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -99,6 +102,12 @@ model_names.__name__ = f"model list ({', '.join(MODELS)})"
 weights.__name__ = f"weights (e.g. {','.join(f'{c}=1' for c in COMPONENTS)})"
 
 
+def shown(kind: Callable[[str], Any], default: float, help: str = "") -> dict[str, Any]:
+    """An option's type, default and help; the help ends with the default, as every option of
+    this command shows it."""
+    return {"type": kind, "default": default, "help": f"{help} ({default:g})".lstrip()}
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = ArgumentParser(
         prog="botify train",
@@ -116,29 +125,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help=f"models to train: {', '.join(MODELS)} (all)",
     )
     group = parser.add_argument_group("evaluation")
-    group.add_argument(
-        "--holdout",
-        type=share,
-        default=0.2,
-        help="share of sessions held out, last by start time; 0 skips the evaluation (0.2)",
-    )
-    group.add_argument(
-        "--relevant",
-        type=fraction,
-        default=0.5,
-        help="a held-out listen counts when at least this fraction was listened (0.5)",
-    )
-    group.add_argument("--k", type=positive_int, default=10, help="list length scored (10)")
-    group.add_argument(
-        "--max-cases",
-        type=positive_int,
-        default=20_000,
-        help="score a seeded sample of this many held-out cases at most (20000)",
-    )
+    held_out = "share of sessions held out, last by start time; 0 skips the evaluation"
+    group.add_argument("--holdout", **shown(share, 0.2, held_out))
+    relevant = "a held-out listen counts when at least this fraction was listened"
+    group.add_argument("--relevant", **shown(fraction, 0.5, relevant))
+    group.add_argument("--k", **shown(positive_int, 10, "list length scored"))
+    sample = "score a seeded sample of this many held-out cases at most"
+    group.add_argument("--max-cases", **shown(positive_int, 20_000, sample))
     group = parser.add_argument_group("top tracks")
-    group.add_argument(
-        "--top-n", type=positive_int, default=1000, help="tracks in the chart (1000)"
-    )
+    group.add_argument("--top-n", **shown(positive_int, DEFAULT.top_n, "tracks in the chart"))
     group = parser.add_argument_group("item-to-item")
     group.add_argument(
         "--i2i",
@@ -146,25 +141,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default="blend",
         help="method written: a component, their blend, or auto: the best offline (blend)",
     )
-    group.add_argument("--i2i-n", type=positive_int, default=50, help="tracks per list (50)")
-    group.add_argument(
-        "--window",
-        type=positive_int,
-        default=5,
-        help="session component: listens apart that still count (5)",
-    )
-    group.add_argument(
-        "--decay",
-        type=fraction,
-        default=0.8,
-        help="session component: weight factor per extra step apart (0.8)",
-    )
-    group.add_argument(
-        "--prior",
-        type=non_negative,
-        default=2.0,
-        help="next component: transitions' worth of the average as prior (2)",
-    )
+    group.add_argument("--i2i-n", **shown(positive_int, DEFAULT.i2i.n, "tracks per list"))
+    window = "session component: listens apart that still count"
+    group.add_argument("--window", **shown(positive_int, DEFAULT.i2i.window, window))
+    decay = "session component: weight factor per extra step apart"
+    group.add_argument("--decay", **shown(fraction, DEFAULT.i2i.decay, decay))
+    prior = "next component: transitions' worth of the average as prior"
+    group.add_argument("--prior", **shown(non_negative, DEFAULT.i2i.prior, prior))
     group.add_argument(
         "--weights",
         type=weights,
@@ -174,33 +157,24 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         + "); a component left out weighs 0",
     )
     group = parser.add_argument_group("per-user (ALS, also the i2i 'als' component)")
-    group.add_argument("--users-n", type=positive_int, default=100, help="tracks per user (100)")
-    group.add_argument("--factors", type=positive_int, default=64, help="(64)")
-    group.add_argument("--iterations", type=positive_int, default=15, help="(15)")
-    group.add_argument("--regularization", type=non_negative, default=0.05, help="(0.05)")
-    group.add_argument(
-        "--alpha", type=non_negative, default=10.0, help="confidence per listened track (10)"
-    )
+    group.add_argument("--users-n", **shown(positive_int, DEFAULT.users_n, "tracks per user"))
+    group.add_argument("--factors", **shown(positive_int, DEFAULT.als.factors))
+    group.add_argument("--iterations", **shown(positive_int, DEFAULT.als.iterations))
+    group.add_argument("--regularization", **shown(non_negative, DEFAULT.als.regularization))
+    alpha = "confidence per listened track"
+    group.add_argument("--alpha", **shown(non_negative, DEFAULT.als.alpha, alpha))
     group.add_argument(
         "--exclude-seen",
         action="store_true",
         help="leave out of a user's list the tracks they played",
     )
-    group.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    group.add_argument("--threads", type=int, default=0, help="ALS threads, 0: all cores (0)")
+    group.add_argument("--seed", **shown(int, DEFAULT.als.seed, "random seed"))
+    group.add_argument("--threads", **shown(int, DEFAULT.als.threads, "ALS threads, 0: all cores"))
     group = parser.add_argument_group("bad input")
-    group.add_argument(
-        "--max-bad-lines",
-        type=share,
-        default=0.01,
-        help="fail above this share of unusable log lines (0.01)",
-    )
-    group.add_argument(
-        "--max-unknown-tracks",
-        type=share,
-        default=0.01,
-        help="fail above this share of events naming tracks outside the catalog (0.01)",
-    )
+    bad_lines = "fail above this share of unusable log lines"
+    group.add_argument("--max-bad-lines", **shown(share, 0.01, bad_lines))
+    unknown = "fail above this share of events naming tracks outside the catalog"
+    group.add_argument("--max-unknown-tracks", **shown(share, 0.01, unknown))
     return parser.parse_args(argv)
 
 
@@ -213,14 +187,8 @@ def options_from(args: argparse.Namespace) -> Options:
         prior=args.prior,
         weights=args.weights or dict(DEFAULT_WEIGHTS),
     )
-    als = ALSParams(
-        factors=args.factors,
-        iterations=args.iterations,
-        regularization=args.regularization,
-        alpha=args.alpha,
-        seed=args.seed,
-        threads=args.threads,
-    )
+    # The ALS options are named as ALSParams' fields.
+    als = ALSParams(**{param.name: getattr(args, param.name) for param in fields(ALSParams)})
     # The evaluation scores every method; the final fit makes only the one written.
     return Options(models, args.top_n, i2i, METHODS, als, args.users_n, args.exclude_seen)
 
@@ -281,7 +249,7 @@ def meta(
         "file": FILES[model],
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "logs": account.files,
-        "log": account.as_dict() | {"files": len(account.files)},
+        "log": asdict(account) | {"files": len(account.files)},
         "catalog": str(tracks.path),
         "catalog_tracks": len(tracks),
         "parameters": parameters,
@@ -364,14 +332,14 @@ def run(args: argparse.Namespace) -> int:
             "top": {"top_n": options.top_n, "weight": "listened fraction"},
             "i2i": {
                 "method": method,
-                **options.i2i.as_dict(),
-                "als": options.als.as_dict(),
+                **asdict(options.i2i),
+                "als": asdict(options.als),
                 "learned_artist_depth": None if depth is None else depth.as_dict(),
             },
             "users": {
                 "users_n": options.users_n,
                 "exclude_seen": options.exclude_seen,
-                **options.als.as_dict(),
+                **asdict(options.als),
             },
         }
         for model in final_options.models:
