@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,6 +21,9 @@ from threadpoolctl import threadpool_limits
 
 from offline.listens import Listens
 from offline.ranking import PAD, drop_items
+
+if TYPE_CHECKING:  # at run time implicit is imported only when a model is fitted (fit_als)
+    from implicit.cpu.als import AlternatingLeastSquares
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ class ALSModel:
     users: np.ndarray  # user id of each row
     items: np.ndarray  # dense track index of each column
     matrix: sp.csr_matrix  # users x items, listened time
-    model: object  # implicit's AlternatingLeastSquares
+    model: AlternatingLeastSquares
 
     def recommend(
         self, n: int, exclude_seen: bool = False, only: np.ndarray | None = None

@@ -59,7 +59,7 @@ def session_time_chart(sessions: pl.DataFrame, arms: list[str], path: Path, titl
     fig, ax = plt.subplots(figsize=(7, 4))
     times = sessions["time"].to_numpy()
     top = float(np.quantile(times, 0.995)) if len(times) else 1.0
-    bins = np.linspace(0, max(top, 1e-9), 60)
+    bins = np.linspace(0, max(top, 1e-9), 60).tolist()
     for arm in arms:
         values = sessions.filter(pl.col("arm") == arm)["time"].to_numpy()
         if not len(values):

@@ -23,7 +23,7 @@ CUPED_COLUMNS = (
 
 def cuped_effect(
     units: pl.DataFrame, control: str, treatment: str, metric: str, alpha: float
-) -> dict[str, float]:
+) -> dict[str, float | None]:
     """The course's effect on CUPED-adjusted values; `units` carries `pre_<metric>`.
 
     Units without a pre-period value (new users, or no complete session then) get the mean

@@ -8,6 +8,7 @@ item-to-item `als` component.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -31,13 +32,17 @@ class Options:
     exclude_seen: bool = False
 
 
+class UserLists(NamedTuple):
+    ids: np.ndarray  # sorted user ids
+    lists: np.ndarray  # (users, users_n) dense indices
+
+
 @dataclass
 class Fitted:
-    top: np.ndarray | None = None  # dense indices, most listened first
-    top_by_plays: np.ndarray | None = None  # the TopPop baseline
+    top: np.ndarray  # dense indices, most listened first
+    top_by_plays: np.ndarray  # the TopPop baseline
     i2i: I2I | None = None
-    user_ids: np.ndarray | None = None  # sorted user ids
-    user_lists: np.ndarray | None = None  # (users, users_n) dense indices
+    users: UserLists | None = None
 
 
 def needs_als_similar(options: Options) -> bool:
@@ -61,9 +66,10 @@ def fit(
     """The models; with `only_tracks` (dense indices) and `only_users` (ids), the lists of
     other tracks and users may be left out: the evaluation needs those of its cases alone."""
     n_tracks = len(tracks)
-    fitted = Fitted()
-    fitted.top = top_tracks(listens, n_tracks, options.top_n)
-    fitted.top_by_plays = top_by_plays(listens, n_tracks, options.top_n)
+    fitted = Fitted(
+        top=top_tracks(listens, n_tracks, options.top_n),
+        top_by_plays=top_by_plays(listens, n_tracks, options.top_n),
+    )
     als: ALSModel | None = fit_als(listens, options.als) if needs_als(options) else None
     if "i2i" in options.models:
         similar = None
@@ -73,7 +79,5 @@ def fit(
             listens, tracks, options.i2i, similar, options.i2i_methods, only_tracks
         )
     if "users" in options.models and als is not None:
-        fitted.user_ids, fitted.user_lists = als.recommend(
-            options.users_n, options.exclude_seen, only_users
-        )
+        fitted.users = UserLists(*als.recommend(options.users_n, options.exclude_seen, only_users))
     return fitted

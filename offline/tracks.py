@@ -71,4 +71,5 @@ def load_tracks(path: str | Path) -> Tracks:
         catalog, _, _ = read_catalog(path)
     except DataError as error:
         raise InputError(f"catalog: {error}") from None
+    assert catalog.records is not None  # read_catalog keeps every line's object
     return tracks_from_ids(catalog.ids, catalog.artists, genre_numbers(catalog.records), path)

@@ -208,8 +208,8 @@ def evaluate(listens: Listens, tracks: Tracks, options: Options, args) -> list[S
     if fitted.i2i is not None:
         for method, lists in fitted.i2i.lists.items():
             scores.append(score(f"i2i {method}", for_items(lists, held.anchor), held.target, k))
-    if fitted.user_lists is not None:
-        ranked = for_users(fitted.user_ids, fitted.user_lists, held.user)
+    if fitted.users is not None:
+        ranked = for_users(fitted.users.ids, fitted.users.lists, held.user)
         scores.append(score("users (ALS)", ranked, held.target, k))
     return scores
 
@@ -258,7 +258,9 @@ def meta(
     }
 
 
-def write(staging: Staging, fitted: Fitted, tracks: Tracks, method: str, options: Options):
+def write(
+    staging: Staging, fitted: Fitted, tracks: Tracks, method: str, options: Options
+) -> dict[str, int]:
     """The model files (staged); returns rows per model."""
     rows = {}
     if "top" in options.models:
@@ -271,12 +273,10 @@ def write(staging: Staging, fitted: Fitted, tracks: Tracks, method: str, options
             FILES["i2i"], list_lines("track", "recommendations", keys, lists, tracks.ids)
         )
         rows["i2i"] = int((lists[:, 0] >= 0).sum())
-    if fitted.user_lists is not None:
-        staging.write_text(
-            FILES["users"],
-            list_lines("user", "tracks", fitted.user_ids, fitted.user_lists, tracks.ids),
-        )
-        rows["users"] = int((fitted.user_lists[:, 0] >= 0).sum())
+    if fitted.users is not None:
+        users, lists = fitted.users
+        staging.write_text(FILES["users"], list_lines("user", "tracks", users, lists, tracks.ids))
+        rows["users"] = int((lists[:, 0] >= 0).sum())
     return rows
 
 
