@@ -101,11 +101,25 @@ _current: contextvars.ContextVar[_RequestReads | None] = contextvars.ContextVar(
 )
 
 
-class DataView:
-    """The data as recommenders see it: the current version's catalog, top tracks and lists."""
+class NoStore:
+    """The store of a view that is never read: chains built only to check a config."""
 
-    def __init__(self, store: Store):
-        self.store = store
+    def read(self, keys: Sequence[Read], version: str | None = None) -> tuple[Snapshot, list]:
+        raise NoData("no data: this view only checks a config")
+
+    def record(self, user, track, time, recommendation, state) -> None:
+        raise NoData("no data: this view only checks a config")
+
+    def end_session(self, user: int) -> None:
+        raise NoData("no data: this view only checks a config")
+
+
+class DataView:
+    """The data as recommenders see it: the current version's catalog, top tracks and lists.
+    Without a store (None), a view for building chains to check a config."""
+
+    def __init__(self, store: Store | None):
+        self.store: Store = NoStore() if store is None else store
 
     @contextmanager
     def request(self, keys: Sequence[Read] = ()) -> Iterator[Snapshot]:

@@ -84,6 +84,7 @@ class Catalog:
             self._artist_order = np.argsort(self.artists, kind="stable")
             counts = np.bincount(self.artists)
             self._artist_starts = np.concatenate(([0], np.cumsum(counts)))
+        assert self._artist_starts is not None  # set with the order above
         start, end = self._artist_starts[artist], self._artist_starts[artist + 1]
         return self.ids[self._artist_order[start:end]]
 
@@ -297,7 +298,8 @@ def read_top_tracks(path: Path, known: np.ndarray) -> tuple[np.ndarray, int]:
 CATALOG_SOURCE = "catalog"  # the item-to-item lists carried inside the catalog's lines
 
 
-ITEM_KEYS, USER_KEYS = ("track", "item_id"), ("user",)
+ITEM_KEYS: tuple[str, ...] = ("track", "item_id")
+USER_KEYS: tuple[str, ...] = ("user",)
 
 
 def read_dataset(

@@ -114,29 +114,30 @@ class EventLog:
             self._lock_fd = os.open(str(self.path) + ".lock", os.O_WRONLY | os.O_CREAT, 0o644)
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         try:
-            self._open_current()
-            size = os.fstat(self._fd).st_size
+            fd = self._open_current()
+            size = os.fstat(fd).st_size
             if self.backups > 0 and size > 0 and size + len(data) > self.max_bytes:
                 self._rotate()
-                self._open_current()
+                fd = self._open_current()
             view = memoryview(data)
             while view:
-                written = os.write(self._fd, view)
+                written = os.write(fd, view)
                 view = view[written:]
         finally:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
-    def _open_current(self) -> None:
+    def _open_current(self) -> int:
         """(Re)open the live file if another process rotated it away from under our fd."""
         try:
             on_disk = os.stat(self.path).st_ino
         except FileNotFoundError:
             on_disk = None
         if self._fd is not None and on_disk == os.fstat(self._fd).st_ino:
-            return
+            return self._fd
         if self._fd is not None:
             os.close(self._fd)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        return self._fd
 
     def _rotate(self) -> None:
         for number in range(self.backups - 1, 0, -1):

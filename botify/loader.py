@@ -21,7 +21,7 @@ import ujson
 
 from botify.config import Config, ConfigError, load_config, redis_url
 from botify.dataset import DataError, Dataset, read_configured_dataset
-from botify.store import Keys, connect, pack
+from botify.store import Keys, connect, pack, text
 
 CHUNK = 2000  # key-value pairs per MSET: large enough to amortise, small enough not to stall Redis
 
@@ -103,13 +103,15 @@ def write_version(
         records_key = keys.data(version, "tracks")
         pipe = client.pipeline(transaction=False)
         ids = catalog.ids.tolist()
+        records = catalog.records
+        assert records is not None  # read_catalog keeps every track's record
         for start in range(0, len(ids), CHUNK):
             pipe.hset(
                 records_key,
                 mapping=dict(
                     zip(
                         ids[start : start + CHUNK],
-                        catalog.records[start : start + CHUNK],
+                        records[start : start + CHUNK],
                         strict=True,
                     )
                 ),
@@ -147,7 +149,7 @@ def live_fingerprint(client: redis.Redis, keys: Keys) -> str | None:
     version = client.get(keys.version)
     if version is None:
         return None
-    meta = client.get(keys.data(version.decode(), "meta"))
+    meta = client.get(keys.data(text(version), "meta"))
     return None if meta is None else ujson.loads(meta).get("fingerprint")
 
 
@@ -164,7 +166,7 @@ def load(
     keys = Keys(config["namespace"])
     digest = fingerprint(config)
     if not force and live_fingerprint(client, keys) == digest:
-        return client.get(keys.version).decode(), None, None
+        return text(client.get(keys.version)), None, None
     dataset = read_configured_dataset(config, processes)
     version = write_version(
         client, keys, dataset, digest, config["local_sources_max_mb"] * 1024 * 1024
@@ -172,8 +174,8 @@ def load(
     replaced = client.set(keys.version, version, get=True)
     if replaced is not None:
         time.sleep(config["swap_grace_seconds"] if grace is None else grace)
-        delete_version(client, keys, replaced.decode())
-    return version, None if replaced is None else replaced.decode(), dataset
+        delete_version(client, keys, text(replaced))
+    return version, None if replaced is None else text(replaced), dataset
 
 
 def main(argv: list[str] | None = None) -> int:

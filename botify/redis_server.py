@@ -98,6 +98,7 @@ class RedisServer:
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
+                assert self.process.stderr is not None  # stderr=PIPE
                 error = self.process.stderr.read().decode(errors="replace").strip()
                 raise RuntimeError(f"redis-server exited at start: {error}")
             try:

@@ -34,7 +34,7 @@ def _flush_event_log(server, worker) -> None:
     # then print "Exception ignored ... get_ident"; flushing now and dropping the weakrefs (their
     # callbacks die with them) keeps a graceful stop quiet.
     logging.shutdown()
-    del logging._handlerList[:]
+    del logging._handlerList[:]  # type: ignore[attr-defined]  # private, no public way
 
 
 class BotifyApplication(BaseApplication):

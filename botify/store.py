@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from typing import overload
 
 import numpy as np
 import redis
@@ -34,10 +35,25 @@ def connect(url: str, timeout: float = 0.5) -> redis.Redis:
     )
 
 
+def text(raw: object) -> str:
+    """A Redis string reply as text (the client returns bytes; its type hints allow more)."""
+    if isinstance(raw, bytes):
+        return raw.decode()
+    if isinstance(raw, str):
+        return raw
+    raise TypeError(f"expected a Redis string reply, got {raw!r}")
+
+
 def pack(values: np.ndarray) -> bytes:
     return np.asarray(values, dtype=ID_DTYPE).tobytes()
 
 
+@overload
+def unpack(raw: bytes) -> np.ndarray: ...
+@overload
+def unpack(raw: None) -> None: ...
+@overload
+def unpack(raw: bytes | None) -> np.ndarray | None: ...
 def unpack(raw: bytes | None) -> np.ndarray | None:
     return None if raw is None else np.frombuffer(raw, dtype=ID_DTYPE)
 
@@ -103,7 +119,7 @@ class RedisStore:
 
     def live_version(self) -> str | None:
         raw = self.client.get(self.keys.version)
-        return None if raw is None else raw.decode()
+        return None if raw is None else text(raw)
 
     def _snapshot(self, version: str) -> Snapshot:
         snapshot = self._snapshots.get(version)

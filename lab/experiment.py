@@ -58,16 +58,15 @@ def botify_command(*args: str) -> list[str]:
 def run_step(command: list[str], log: Path | None = None) -> str:
     """Run a command to completion; its output goes to the terminal (and to `log`)."""
     if log is None:
-        result = subprocess.run(command, cwd=ROOT)
-        output = ""
+        returncode, output, errors = subprocess.run(command, cwd=ROOT).returncode, "", ""
     else:
         result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-        output = result.stdout
-        log.write_text(result.stdout + result.stderr)
-        print(result.stdout.rstrip())
-    if result.returncode != 0:
+        returncode, output, errors = result.returncode, result.stdout, result.stderr
+        log.write_text(output + errors)
+        print(output.rstrip())
+    if returncode != 0:
         where = f" (output in {log})" if log else ""
-        tail = result.stderr.strip().splitlines()[-1:] if log else []
+        tail = errors.strip().splitlines()[-1:]
         raise ExperimentError(f"{' '.join(command[1:4])} ... failed{where}: {' '.join(tail)}")
     return output
 
@@ -148,7 +147,7 @@ def run_experiment(args: argparse.Namespace) -> Path:
         service.wait_healthy()
         print(f"service up at {service.url} (gunicorn, 2 workers)")
 
-        def simulate(day: int, seed: int) -> None:
+        def simulate(day: int, seed: int, url: str) -> None:
             run_step(
                 [
                     sys.executable,
@@ -163,7 +162,7 @@ def run_experiment(args: argparse.Namespace) -> Path:
                     "--seed",
                     str(seed),
                     "--url",
-                    service.url,
+                    url,
                     "--out",
                     str(run / f"sessions.day{day}.jsonl"),
                     "single",
@@ -173,7 +172,7 @@ def run_experiment(args: argparse.Namespace) -> Path:
             )
 
         step(3, f"day 1: {size.sessions} cold-start sessions (control chain; A/A logged)")
-        simulate(1, args.seed)
+        simulate(1, args.seed, service.url)
         time.sleep(0.5)  # the event log reaches the file within 50 ms
 
         step(4, "training on day 1's logs")
@@ -210,7 +209,7 @@ def run_experiment(args: argparse.Namespace) -> Path:
         wait_for_routing(service.url, routing)
 
         step(6, f"day 2: {size.sessions} sessions of A/B experiment {routing}")
-        simulate(2, args.seed + 1)
+        simulate(2, args.seed + 1, service.url)
         service.stop()  # graceful: every queued event is written
         service = None
 

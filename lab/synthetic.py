@@ -15,6 +15,7 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -124,11 +125,11 @@ def simulate(
         "recommendation": rng.integers(0, 50_000, n_events),
         "fallback": rng.random(n_events) < 0.1,  # answered by the chain's fallback
     }
-    columns = {key: value[order] for key, value in columns.items()}
-    columns["user_index"] = event_user[order]
-    columns["arms"] = {name: arms[name][event_user[order]] for name in names}
-    columns["arm_names"] = {name: arm_names(n) for name, n in experiments.items()}
-    return columns
+    events: dict[str, Any] = {key: value[order] for key, value in columns.items()}
+    events["user_index"] = event_user[order]
+    events["arms"] = {name: arms[name][event_user[order]] for name in names}
+    events["arm_names"] = {name: arm_names(n) for name, n in experiments.items()}
+    return events
 
 
 def cut(events: dict, end_ms: int) -> dict:

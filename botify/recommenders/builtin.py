@@ -15,9 +15,7 @@ def _check_source(source: object) -> str:
     return source
 
 
-def _check_positive_int(name: str, value: object, allow_none: bool = False) -> int | None:
-    if value is None and allow_none:
-        return None
+def _check_positive_int(name: str, value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError(f"option '{name}' must be a positive integer, got {value!r}")
     return value
@@ -35,7 +33,7 @@ class TopPop(Recommender):
 
     def __init__(self, data: DataView, *, top_n: int | None = None, **options):
         super().__init__(data, **options)
-        self.top_n = _check_positive_int("top_n", top_n, allow_none=True)
+        self.top_n = None if top_n is None else _check_positive_int("top_n", top_n)
 
     def candidates(self, user, prev_track, prev_track_time):
         return self.data.top_tracks[: self.top_n]
@@ -80,58 +78,60 @@ class StickyArtist(Recommender):
         return {**super().describe(), "anchor": self.anchor}
 
 
-class Indexed(Recommender):
-    """The user's precomputed list from a per-user recommendations source."""
+class _ListSourced(Recommender):
+    """A recommender whose candidates are one list of a list source, read with the chain's
+    other reads."""
 
     def __init__(self, data: DataView, *, source: str, **options):
         super().__init__(data, **options)
         self.source = _check_source(source)
 
+    def list_read(self, user: int, prev_track: int) -> Read:
+        raise NotImplementedError
+
     def reads(self, user: int, prev_track: int) -> list[Read]:
-        return [*super().reads(user, prev_track), users_key(self.source, user)]
+        return [*super().reads(user, prev_track), self.list_read(user, prev_track)]
+
+    def describe(self):
+        return {**super().describe(), "source": self.source}
+
+
+class Indexed(_ListSourced):
+    """The user's precomputed list from a per-user recommendations source."""
+
+    def list_read(self, user: int, prev_track: int) -> Read:
+        return users_key(self.source, user)
 
     def candidates(self, user, prev_track, prev_track_time):
         return self.data.user_recommendations(self.source, user)
 
-    def describe(self):
-        return {**super().describe(), "source": self.source}
 
-
-class Contextual(Recommender):
+class Contextual(_ListSourced):
     """The previous track's item-to-item list from an item source ("catalog" is the lists that
     the catalog's own lines carry)."""
 
-    def __init__(self, data: DataView, *, source: str, **options):
-        super().__init__(data, **options)
-        self.source = _check_source(source)
-
-    def reads(self, user: int, prev_track: int) -> list[Read]:
-        return [*super().reads(user, prev_track), items_key(self.source, prev_track)]
+    def list_read(self, user: int, prev_track: int) -> Read:
+        return items_key(self.source, prev_track)
 
     def candidates(self, user, prev_track, prev_track_time):
         return self.data.item_recommendations(self.source, prev_track)
 
-    def describe(self):
-        return {**super().describe(), "source": self.source}
 
-
-class HistoryI2I(Recommender):
+class HistoryI2I(_ListSourced):
     """Item-to-item over the user's last `history` listens: every anchor's list votes for its
     tracks, by the anchor's listened fraction and the track's rank in the list. Tracks of the
     history are left out. A random pick draws in proportion to the votes."""
 
     def __init__(self, data: DataView, *, source: str, history: int = 10, **options):
-        super().__init__(data, **options)
-        self.source = _check_source(source)
+        super().__init__(data, source=source, **options)
         self.history = _check_positive_int("history", history)
         self.state = self.state | {"history"}
 
+    def list_read(self, user: int, prev_track: int) -> Read:
+        return items_key(self.source, prev_track)
+
     def reads(self, user: int, prev_track: int) -> list[Read]:
-        return [
-            *super().reads(user, prev_track),
-            history_key(user),
-            items_key(self.source, prev_track),
-        ]
+        return [*super().reads(user, prev_track), history_key(user)]
 
     def scored(self, user: int, prev_track: int, prev_track_time: float):
         listens = [(prev_track, prev_track_time), *self.data.history(user)[: self.history - 1]]
@@ -173,7 +173,7 @@ class HistoryI2I(Recommender):
         return int(tracks[min(int(np.searchsorted(np.cumsum(scores), threshold)), len(tracks) - 1)])
 
     def describe(self):
-        return {**super().describe(), "source": self.source, "history": self.history}
+        return {**super().describe(), "history": self.history}
 
 
 BUILTIN: dict[str, type[Recommender]] = {

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis
 
@@ -34,7 +35,7 @@ def _normalise(name: str) -> str:
 _BY_NORMAL_NAME = {_normalise(name): cls for name, cls in BUILTIN.items()}
 
 
-def recommender_class(name: str) -> type:
+def recommender_class(name: str) -> type[Any]:
     """A built-in recommender by name (any case, e.g. "sticky_artist" or "StickyArtist"), or a
     class by import path ("package.module:Class" or "package.module.Class")."""
     builtin = _BY_NORMAL_NAME.get(_normalise(name))
