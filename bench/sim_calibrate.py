@@ -17,10 +17,10 @@ import time
 
 from sim_setup import OUT, botify_config, world
 
-from sim.world import load_world
 from sim.config import load_config
 from sim.day import Driver
 from sim.report import Estimate
+from sim.world import load_world
 
 CHAINS = {
     "Random": [{"recommender": "random"}],

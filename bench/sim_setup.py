@@ -18,9 +18,8 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
-from sim.worldfiles import WorldPaths  # noqa: E402
 from sim.neighbours import nearest_many  # noqa: E402
-from sim.worldfiles import write_world  # noqa: E402
+from sim.worldfiles import WorldPaths, write_world  # noqa: E402
 from sim.worldgen import WorldSpec, generate  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "sim"

@@ -82,21 +82,27 @@ def generate(folder: Path, n_events: int, seed: int = 0) -> tuple[Path, Path]:
     session_start = START_MS + rng.integers(0, 86_400_000, n_sessions)
     timestamp = session_start[session] + step * 30_000
     order = np.argsort(timestamp, kind="stable")
-    frame = pl.DataFrame(
-        {
-            "message": np.where(is_last, "last", "next")[order],
-            "timestamp": timestamp[order],
-            "user": session_user[session][order],
-            "track": track[order],
-            "time": time_[order],
-            "latency": np.round(rng.lognormal(np.log(0.002), 0.5, len(session)), 6)[order],
-            "recommendation": recommendation[order],
-        }
-    ).with_columns(
-        recommendation=pl.when(pl.col("message") == "last").then(None).otherwise("recommendation"),
-        experiments=pl.lit('{"STICKY": "C"}').str.json_decode(pl.Struct({"STICKY": pl.String})),
-        recommender=pl.lit("sticky_artist"),
-    ).select(list(FIELDS))  # the event record's fields, in its order
+    frame = (
+        pl.DataFrame(
+            {
+                "message": np.where(is_last, "last", "next")[order],
+                "timestamp": timestamp[order],
+                "user": session_user[session][order],
+                "track": track[order],
+                "time": time_[order],
+                "latency": np.round(rng.lognormal(np.log(0.002), 0.5, len(session)), 6)[order],
+                "recommendation": recommendation[order],
+            }
+        )
+        .with_columns(
+            recommendation=pl.when(pl.col("message") == "last")
+            .then(None)
+            .otherwise("recommendation"),
+            experiments=pl.lit('{"STICKY": "C"}').str.json_decode(pl.Struct({"STICKY": pl.String})),
+            recommender=pl.lit("sticky_artist"),
+        )
+        .select(list(FIELDS))
+    )  # the event record's fields, in its order
     replica = rng.integers(0, 2, frame.height)
     for r in range(2):
         part = frame.filter(pl.Series(replica == r))

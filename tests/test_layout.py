@@ -60,4 +60,3 @@ def test_each_package_imports_only_what_stands_below_it(package):
             if other != package and other not in ALLOWED[package]:
                 wrong.append(f"{path.relative_to(ROOT)}:{line} imports {other}")
     assert not wrong, "\n".join(wrong)
-
