@@ -33,6 +33,13 @@ def redis_url(redis_server):
     return redis_server.url
 
 
+def run_module(module: str, *args: str) -> subprocess.CompletedProcess:
+    """`python -m module args...` from the repository's root, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True
+    )
+
+
 def write_lines(path: Path, records) -> Path:
     path.write_text("".join(json.dumps(record) + "\n" for record in records))
     return path

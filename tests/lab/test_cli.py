@@ -1,15 +1,10 @@
 """The `botify` command line (lab.cli): every part's commands behind one entry point."""
 
-import subprocess
-import sys
-
-from tests.conftest import ROOT
+from tests.conftest import run_module
 
 
 def run(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "lab", *args], cwd=ROOT, capture_output=True, text=True
-    )
+    return run_module("lab", *args)
 
 
 def test_botify_lists_its_commands():

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from botify.config import ConfigError, load_config
-from tests.conftest import ROOT, write_config
+from tests.conftest import ROOT, run_module, write_config
 
 
 def test_environment_overrides_any_key(tmp_path):
@@ -54,9 +54,7 @@ def test_bad_config_file(tmp_path):
 
 
 def run(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "botify", *args], cwd=ROOT, capture_output=True, text=True
-    )
+    return run_module("botify", *args)
 
 
 def test_python_m_botify_keeps_only_the_service_commands():
