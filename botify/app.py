@@ -5,11 +5,16 @@ Endpoints (the course's four, exactly compatible, plus two):
   GET  /track/<track>    -> the catalog's record of the track; 404 if unknown
   POST /next/<user>      {"track": int, "time": float} -> {"user": int, "track": int}
   POST /last/<user>      {"track": int, "time": float} -> {"user": int}
-  GET  /healthz          -> 200 when Redis answers and a data version is loaded, else 503
+  GET  /healthz          -> 200 when Redis answers, a data version is loaded and the event log
+                            takes writes, else 503; with the log's counts and the chain links
+                            that failed, in the worker that answered
   GET  /experiments      -> the experiments, their arms and each arm's recommender chain
 
-Every error is JSON {"message": ...}: 4xx naming what was wrong, 503 when Redis is unreachable
-or no data is loaded; a rejected request changes no state and logs no event.
+Every error is JSON {"message": ...}: 4xx naming what was wrong (413 for a body over
+max_body_bytes however it is sent, 400 for a body shorter than its Content-Length), 503 when
+Redis is unreachable or no data is loaded (saying which, never Redis's own words: those go to the
+server log), 500 for data in Redis that botify did not write; a rejected request changes no state
+and logs no event.
 """
 
 from __future__ import annotations
@@ -38,6 +43,37 @@ def error(status: int, message: str):
     return {"message": message}, status
 
 
+class RateLimitedLog:
+    """At most one server-log line a second for a repeated failure (an outage fails every
+    request), with the count of those not shown."""
+
+    def __init__(self) -> None:
+        self.last = float("-inf")
+        self.hidden = 0
+
+    def warning(self, message: str, *args: object) -> None:
+        now = time.monotonic()
+        if now - self.last < 1.0:
+            self.hidden += 1
+            return
+        suffix = f" (and {self.hidden} more like it)" if self.hidden else ""
+        log.warning(message + suffix, *args)
+        self.last, self.hidden = now, 0
+
+
+outages = RateLimitedLog()
+
+
+def redis_failure(failure: redis.RedisError):
+    """A 503 for an outage, a 500 for a data error; the details go to the server log only
+    (they name hosts, ports and users)."""
+    if isinstance(failure, redis.ResponseError):  # e.g. WRONGTYPE: a key botify did not write
+        log.error("unexpected data in Redis: %s", failure)
+        return error(500, "internal error: unexpected data in Redis (see the server log)")
+    outages.warning("Redis is unavailable: %s", failure)
+    return error(503, "Redis is unavailable")
+
+
 def guarded(handler):
     """Turn the service's known failures into JSON answers, never a 500 with a traceback."""
 
@@ -48,11 +84,30 @@ def guarded(handler):
             return error(bad.status, bad.message)
         except NoData as missing:
             return error(503, str(missing))
-        except redis.RedisError as outage:
-            return error(503, f"Redis is unavailable: {outage}")
+        except redis.RedisError as failure:
+            return redis_failure(failure)
 
     wrapper.__name__ = handler.__name__
     return wrapper
+
+
+def read_body(limit: int) -> bytes:
+    """The request's whole body, read from the server's own input stream: a body over `limit`
+    bytes is refused whether it declares its length or is sent in chunks, and one shorter than
+    its Content-Length (the client gave up) is refused rather than taken as complete."""
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        raise BadInput(f"body: {declared} bytes, above the limit of {limit}", status=413)
+    stream = request.environ["wsgi.input"]
+    if declared is None:
+        body = stream.read(limit + 1)
+        if len(body) > limit:
+            raise BadInput(f"body: above the limit of {limit} bytes", status=413)
+        return body
+    body = stream.read(declared) if declared else b""
+    if len(body) < declared:
+        raise BadInput(f"body: {len(body)} bytes of the {declared} that Content-Length announced")
+    return body
 
 
 class Hello(Resource):
@@ -61,11 +116,13 @@ class Hello(Resource):
 
 
 class ServiceResource(Resource):
-    """A resource of the running service: its decisions (`service`) and its Redis (`store`)."""
+    """A resource of the running service: its decisions (`service`), its Redis (`store`) and the
+    largest body it takes."""
 
-    def __init__(self, service: Service, store: RedisStore):
+    def __init__(self, service: Service, store: RedisStore, body_limit: int):
         self.service = service
         self.store = store
+        self.body_limit = body_limit
 
 
 class Track(ServiceResource):
@@ -86,7 +143,7 @@ class Listen(ServiceResource):
     def post(self, user: str):
         started = time.perf_counter()
         user_id = parse_id(user, "user")
-        track, listened = parse_listen(request.get_data(cache=False))
+        track, listened = parse_listen(read_body(self.body_limit))
         return getattr(self.service, self.answer)(user_id, track, listened, started)
 
 
@@ -104,9 +161,25 @@ class Health(ServiceResource):
             snapshot = self.store.current_snapshot()
         except NoData as missing:
             return error(503, str(missing))
-        except redis.RedisError as outage:
-            return error(503, f"Redis is unavailable: {outage}")
-        return {"status": "ok", "version": snapshot.version, "tracks": len(snapshot.catalog)}
+        except redis.RedisError as failure:
+            return redis_failure(failure)
+        events = self.service.events
+        log_state = events.stats() if isinstance(events, EventLog) else None
+        failed = self.service.experiments.failures()
+        health = {
+            "status": "ok",
+            "version": snapshot.version,
+            "tracks": len(snapshot.catalog),
+            "log": log_state,
+            "failed_links": failed,
+        }
+        if log_state is not None and log_state["status"] != "ok":
+            health["status"] = "degraded"
+            # Events waiting for a write that keeps failing: this worker cannot log now.
+            if log_state["pending"]:
+                health["message"] = f"the event log cannot be written: {log_state['error']}"
+                return health, 503
+        return health
 
 
 class Experiments(ServiceResource):
@@ -119,17 +192,27 @@ class JsonApi(Api):
 
     def handle_error(self, e):
         if isinstance(e, HTTPException):
-            return self.make_response({"message": e.description}, e.code)
+            # e.g. Allow on a 405; the body is ours, so not its Content-Type
+            headers = {k: v for k, v in e.get_headers() if k.lower() != "content-type"}
+            return self.make_response({"message": e.description}, e.code, headers=headers)
         log.exception("unexpected error")
         return self.make_response({"message": "internal error"}, 500)
 
 
-def create_app(config: Config, store: RedisStore | None = None, events: EventLog | None = None):
-    """The Flask app for `config`. Pass `store` or `events` to share them (tests, in-process)."""
+def create_app(
+    config: Config,
+    store: RedisStore | None = None,
+    events: EventLog | None = None,
+    in_flight: int = 100,
+):
+    """The Flask app for `config`. Pass `store` or `events` to share them (tests, in-process).
+    `in_flight`: the requests this process may handle at once (its Redis pool's size)."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config["max_body_bytes"]
     if store is None:
-        client = connect(redis_url(config), timeout=config["redis_timeout_seconds"])
+        client = connect(
+            redis_url(config), timeout=config["redis_timeout_seconds"], in_flight=in_flight
+        )
         store = RedisStore(
             client,
             namespace=config["namespace"],
@@ -140,7 +223,11 @@ def create_app(config: Config, store: RedisStore | None = None, events: EventLog
         )
     if events is None:
         events = EventLog(
-            config.path(config["log_dir"]), config["log_max_bytes"], config["log_backups"]
+            config.path(config["log_dir"]),
+            config["log_max_bytes"],
+            config["log_backups"],
+            retry_seconds=config["log_retry_seconds"],
+            retry_events=config["log_retry_events"],
         )
     data = DataView(store)
     service = Service(store, data, build_experiments(config, data), events)
@@ -155,7 +242,13 @@ def create_app(config: Config, store: RedisStore | None = None, events: EventLog
         response.mimetype = "application/json"
         return response
 
-    kwargs = {"resource_class_kwargs": {"service": service, "store": store}}
+    kwargs = {
+        "resource_class_kwargs": {
+            "service": service,
+            "store": store,
+            "body_limit": config["max_body_bytes"],
+        }
+    }
     api.add_resource(Hello, "/")
     api.add_resource(Track, "/track/<track>", **kwargs)
     api.add_resource(NextTrack, "/next/<user>", **kwargs)

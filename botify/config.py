@@ -28,6 +28,10 @@ DEFAULTS: dict[str, Any] = {
     "log_dir": "log",
     "log_max_bytes": 100 * 1024 * 1024,
     "log_backups": 20,
+    # A batch the log could not write is tried again for this long (and this many events held)
+    # before its events are counted as lost.
+    "log_retry_seconds": 30.0,
+    "log_retry_events": 100_000,
     "session_ttl_seconds": 3600,
     "history_length": 20,
     "history_ttl_seconds": 7 * 24 * 3600,
@@ -143,6 +147,7 @@ def check(config: Config) -> None:
         "embedded_redis_port",
         "log_max_bytes",
         "log_backups",
+        "log_retry_events",
         "session_ttl_seconds",
         "history_length",
         "history_ttl_seconds",
@@ -154,7 +159,12 @@ def check(config: Config) -> None:
             raise ConfigError(
                 f"{_where(config, key)}: must be a non-negative integer, got {value!r}"
             )
-    for key in ("redis_timeout_seconds", "swap_grace_seconds", "version_check_seconds"):
+    for key in (
+        "redis_timeout_seconds",
+        "swap_grace_seconds",
+        "version_check_seconds",
+        "log_retry_seconds",
+    ):
         value = config[key]
         if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
             raise ConfigError(
@@ -178,6 +188,16 @@ def check(config: Config) -> None:
         raise ConfigError(f"{_where(config, 'data.top_tracks')}: must name a file or be null")
     if not isinstance(config["experiments"], list):
         raise ConfigError(f"{_where(config, 'experiments')}: must be a list")
+
+
+def safe_url(url: str) -> str:
+    """`url` with its password masked, for messages: redis://:***@host:6379/0."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not sep or not at:
+        return url
+    user, colon, _ = credentials.partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}@{host}"
 
 
 def redis_url(config: Config) -> str:

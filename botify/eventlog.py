@@ -7,6 +7,13 @@ beside the log), which also guards rotation, and a writer that finds the file ro
 process reopens it. So no line is lost, duplicated, interleaved or cut, across rotations too.
 Closing (a graceful stop, at exit) writes everything still queued.
 
+A batch is written whole or not at all: a write cut short (a full disk) is truncated back to
+where it began, so the file never holds a torn line. A batch that could not be written is kept
+and tried again on every wake-up, for up to `retry_seconds` and `retry_events` events; beyond
+that its events are counted as lost. Losses are never silent: `stats()` (shown by /healthz)
+counts them, and once the folder takes writes again each loss is recorded in
+`lost_events.ndjson` beside the log (botify.lognames), which `botify ab` reports.
+
 Rotation is by size, in the order botify.lognames owns: events.jsonl -> events.jsonl.1 -> ...
 up to `backups` files; with backups=0 the file is never rotated.
 """
@@ -18,17 +25,57 @@ import fcntl
 import logging
 import os
 import queue
+import socket
 import threading
+import time
+from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 
 import ujson
 
-from botify.lognames import LOG_FILE, backup_name
+from botify.lognames import LOG_FILE, LOST_FILE, backup_name
 
 BATCH = 4096  # events per write at most
 FLUSH_INTERVAL = 0.05  # seconds between writes: events reach the file within this delay
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Pending:
+    """A serialised batch that could not be written yet."""
+
+    data: bytes
+    events: int
+    first_ms: int  # the first and last event's timestamps
+    last_ms: int
+    since: float  # time.monotonic() of the first failure
+
+
+@dataclass
+class Loss:
+    """Events given up on, to be recorded in lost_events.ndjson."""
+
+    events: int
+    first_ms: int
+    last_ms: int
+    error: str
+
+    def record(self) -> dict:
+        return {
+            "lost": self.events,
+            "from_timestamp": self.first_ms,
+            "to_timestamp": self.last_ms,
+            "error": self.error,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "recorded_at": int(time.time() * 1000),
+        }
+
+
+def _error_text(error: OSError) -> str:
+    return f"{error.strerror or error} ({type(error).__name__})"
 
 
 class EventLog:
@@ -37,11 +84,15 @@ class EventLog:
         directory: str | os.PathLike,
         max_bytes: int = 100 * 1024 * 1024,
         backups: int = 20,
+        retry_seconds: float = 30.0,
+        retry_events: int = 100_000,
     ):
         self.directory = Path(directory)
         self.path = self.directory / LOG_FILE
         self.max_bytes = max_bytes
         self.backups = backups
+        self.retry_seconds = retry_seconds
+        self.retry_events = retry_events
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
@@ -52,7 +103,16 @@ class EventLog:
         self._drain_lock = threading.Lock()
         self._stopping = threading.Event()
         self._closed = False
+        self._reset_counts()
         atexit.register(self.close)
+
+    def _reset_counts(self) -> None:
+        self._pending: deque[Pending] = deque()
+        self._losses: list[Loss] = []  # not yet recorded in lost_events.ndjson
+        self.written = 0
+        self.lost = 0
+        self.last_error: str | None = None
+        self._failing = False
 
     # -- the request side ----------------------------------------------------------------
 
@@ -71,9 +131,23 @@ class EventLog:
             self._fd = self._lock_fd = None
             self._closed = False
             self._stopping = threading.Event()
+            self._reset_counts()
             self._pid = os.getpid()
             self._thread = threading.Thread(target=self._run, name="botify-event-log", daemon=True)
             self._thread.start()
+
+    def stats(self) -> dict:
+        """This process's account of its log: "degraded" while events wait for a write that
+        keeps failing, or when some were lost."""
+        pending = sum(p.events for p in self._pending)
+        degraded = bool(pending or self.lost)
+        return {
+            "status": "degraded" if degraded else "ok",
+            "written": self.written,
+            "pending": pending + self._queue.qsize(),
+            "lost": self.lost,
+            "error": self.last_error if degraded else None,
+        }
 
     # -- the writer side -----------------------------------------------------------------
 
@@ -96,35 +170,98 @@ class EventLog:
             except queue.Empty:
                 break
             if len(batch) >= BATCH:
-                self._write_batch(batch)
+                self._pending.append(self._serialise(batch))
                 batch = []
         if batch:
-            self._write_batch(batch)
+            self._pending.append(self._serialise(batch))
+        self._write_pending()
 
-    def _write_batch(self, batch: list[dict]) -> None:
+    @staticmethod
+    def _serialise(batch: list[dict]) -> Pending:
         data = "".join(ujson.dumps(event, ensure_ascii=False) + "\n" for event in batch).encode()
-        try:
-            self._append(data)
-        except OSError:
-            log.exception("event log: cannot write %d events to %s", len(batch), self.path)
+        return Pending(
+            data, len(batch), batch[0]["timestamp"], batch[-1]["timestamp"], time.monotonic()
+        )
 
-    def _append(self, data: bytes) -> None:
+    def _write_pending(self) -> None:
+        """Write the waiting batches in order; stop at the first failure and keep the rest (up
+        to the retry bounds)."""
+        while self._pending:
+            batch = self._pending[0]
+            try:
+                self._append(batch.data)
+            except OSError as error:
+                if not self._failing:
+                    log.error("event log: cannot write to %s: %s; retrying", self.path, error)
+                self._failing = True
+                self.last_error = _error_text(error)
+                self._give_up_beyond_bounds()
+                return
+            self._pending.popleft()
+            self.written += batch.events
+            self._failing = False
+        if self._losses:
+            self._record_losses()
+
+    def _give_up_beyond_bounds(self) -> None:
+        now = time.monotonic()
+        waiting = sum(p.events for p in self._pending)
+        while self._pending and (
+            now - self._pending[0].since > self.retry_seconds or waiting > self.retry_events
+        ):
+            batch = self._pending.popleft()
+            waiting -= batch.events
+            self.lost += batch.events
+            self._losses.append(
+                Loss(batch.events, batch.first_ms, batch.last_ms, self.last_error or "")
+            )
+            log.error(
+                "event log: %d events lost (could not write them to %s for %.0f s: %s)",
+                batch.events,
+                self.path,
+                now - batch.since,
+                self.last_error,
+            )
+
+    def _record_losses(self) -> None:
+        data = "".join(ujson.dumps(loss.record()) + "\n" for loss in self._losses).encode()
+        try:
+            self._locked_append(self.directory / LOST_FILE, data)
+        except OSError as error:
+            self.last_error = _error_text(error)
+            return
+        self._losses.clear()
+
+    def _lock(self) -> int:
         if self._lock_fd is None:
             self.directory.mkdir(parents=True, exist_ok=True)
             self._lock_fd = os.open(str(self.path) + ".lock", os.O_WRONLY | os.O_CREAT, 0o644)
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        return self._lock_fd
+
+    def _append(self, data: bytes) -> None:
+        lock = self._lock()
+        fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             fd = self._open_current()
             size = os.fstat(fd).st_size
             if self.backups > 0 and size > 0 and size + len(data) > self.max_bytes:
                 self._rotate()
                 fd = self._open_current()
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
+            _write_whole(fd, data)
         finally:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _locked_append(self, path: Path, data: bytes) -> None:
+        lock = self._lock()
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                _write_whole(fd, data)
+            finally:
+                os.close(fd)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _open_current(self) -> int:
         """(Re)open the live file if another process rotated it away from under our fd."""
@@ -136,6 +273,7 @@ class EventLog:
             return self._fd
         if self._fd is not None:
             os.close(self._fd)
+            self._fd = None
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         return self._fd
 
@@ -149,7 +287,8 @@ class EventLog:
     # -- stopping ------------------------------------------------------------------------
 
     def close(self, timeout: float = 10.0) -> None:
-        """Write everything queued, then stop the writer. Safe to call more than once."""
+        """Write everything queued, then stop the writer. Safe to call more than once. What
+        still cannot be written then is counted as lost (and said on stderr)."""
         if self._closed or self._pid != os.getpid():
             return
         self._closed = True
@@ -158,6 +297,12 @@ class EventLog:
             self._thread.join(timeout)
         # Whatever the writer did not take (it timed out, or was never started) is written here.
         self._drain()
+        if self._pending:
+            self.retry_seconds = -1.0  # no later try: give up on what is left, and record it
+            self._give_up_beyond_bounds()
+            self._record_losses()
+        for loss in self._losses:
+            log.error("event log: %d events lost and not recorded: %s", loss.events, loss.error)
         for fd in (self._fd, self._lock_fd):
             if fd is not None:
                 os.close(fd)
@@ -168,3 +313,19 @@ class EventLog:
         """Write everything queued so far, from the calling thread, and keep logging."""
         if self._pid == os.getpid() and not self._closed:
             self._drain()
+
+
+def _write_whole(fd: int, data: bytes) -> None:
+    """Append all of `data` or nothing: a write cut short (a full disk, a file size limit) is
+    truncated back to where it began. The caller holds the log's lock, so no other writer
+    appends meanwhile."""
+    start = os.fstat(fd).st_size
+    view = memoryview(data)
+    try:
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+    except OSError:
+        if len(view) < len(data):
+            os.ftruncate(fd, start)
+        raise

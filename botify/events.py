@@ -3,7 +3,8 @@
 The course's notebooks read the log with `pandas.read_json(path, lines=True)` and count every
 line as a track event, so `message` keeps exactly the values "next" and "last" and the course's
 fields keep their meaning. botify adds `recommender`: the chain link that answered (null on
-`last`).
+`last`), `failed`: the links before it that raised or answered no catalog track (empty when none
+did), and `data_version`: the data version the request was served from.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ FIELDS: dict[str, type] = {
     "recommendation": int,
     "experiments": dict,  # experiment name -> the user's arm
     "recommender": str,
+    "failed": list,  # names of chain links
+    "data_version": str,
 }
 
 
@@ -36,6 +39,8 @@ def make_event(
     recommendation: int | None,
     experiments: dict[str, str],
     recommender: str | None,
+    failed: list[str],
+    data_version: str,
 ) -> dict[str, Any]:
     return {
         "message": message,
@@ -47,4 +52,6 @@ def make_event(
         "recommendation": recommendation,
         "experiments": experiments,
         "recommender": recommender,
+        "failed": failed,
+        "data_version": data_version,
     }

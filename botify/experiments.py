@@ -63,6 +63,15 @@ class Experiments:
         assert routing.chains is not None  # the routing experiment always has chains
         return routing.chains[arm], arms
 
+    def failures(self) -> dict[str, dict[str, int]]:
+        """The routing experiment's chain links that failed in this process, by arm."""
+        assert self.routing.chains is not None
+        return {
+            arm: dict(chain.failures)
+            for arm, chain in self.routing.chains.items()
+            if chain.failures
+        }
+
     def pinned(self, arm: str) -> Experiments:
         """The same experiments with every user in `arm` of the routing experiment (and logged
         in it). Raises ValueError for an arm that is not one of the routing experiment's."""

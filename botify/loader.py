@@ -13,13 +13,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import secrets
 import sys
 import time
 
 import redis
 import ujson
 
-from botify.config import Config, ConfigError, load_config, redis_url
+from botify.config import Config, ConfigError, load_config, redis_url, safe_url
 from botify.dataset import DataError, Dataset, read_configured_dataset
 from botify.store import Keys, connect, pack, text
 
@@ -60,12 +61,15 @@ def write_version(
     digest: str,
     local_max_bytes: int = 256 * 1024 * 1024,
 ) -> str:
-    """Write `dataset` under a new version number; nothing points at it yet.
+    """Write `dataset` under a new version; nothing points at it yet. A version is named
+    "<n>-<token>": n counts the loads into this Redis (for people), the random token makes the
+    name unique even after Redis lost its data and counts from 1 again, so that a service's
+    cached copy of an old version can never be taken for the new one.
 
     A list source of at most `local_max_bytes` is written whole (three packed arrays), for the
     service's processes to hold in memory: its lists then cost no round trip. A larger one is
     written list by list, one key each, and read per request."""
-    version = str(client.incr(keys.version_counter))
+    version = f"{client.incr(keys.version_counter)}-{secrets.token_hex(4)}"
     try:
         catalog = dataset.catalog
         pairs = [
@@ -197,8 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except redis.RedisError as error:
         print(
-            f"botify load: cannot reach Redis at {url} ({error}); start 'botify serve' (which "
-            "starts an embedded Redis when the config names none) or set redis_url",
+            f"botify load: cannot reach Redis at {safe_url(url)} ({error}); start 'botify serve' "
+            "(which starts an embedded Redis when the config names none) or set redis_url",
             file=sys.stderr,
         )
         return 1

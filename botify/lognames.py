@@ -3,7 +3,8 @@
 
 The live file is `events.jsonl`; rotation is by size, like logging's RotatingFileHandler:
 events.jsonl -> events.jsonl.1 -> ... (`.1` the newest backup, the highest number the oldest).
-The course's service logged to `data.json`; readers accept its folders as they are.
+The course's service logged to `data.json`; readers accept its folders as they are. Events the
+writer could not write are counted in `lost_events.ndjson`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import re
 
 LOG_FILE = "events.jsonl"
 COURSE_LOG_FILE = "data.json"
+# Beside the log: one JSON line per batch of events the writer gave up on (botify.eventlog),
+# read by `botify ab`. Not an event log: its name does not end in .jsonl.
+LOST_FILE = "lost_events.ndjson"
 _BACKUP = re.compile(r"^events\.jsonl\.(\d+)$")
 
 

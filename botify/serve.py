@@ -16,7 +16,7 @@ import warnings
 import redis
 from gunicorn.app.base import BaseApplication
 
-from botify.config import Config, ConfigError, load_config, redis_url
+from botify.config import Config, ConfigError, load_config, redis_url, safe_url
 from botify.dataset import DataError
 from botify.redis_server import DEFAULT_HOST, RedisServer, port_in_use
 
@@ -59,11 +59,20 @@ class BotifyApplication(BaseApplication):
         config = self.botify_config
         if config.source is not None:
             config = load_config(config.source).with_overrides(**self.overrides)
-        app = create_app(config)
+        app = create_app(config, in_flight=in_flight(self.options))
         # Everything built so far lives as long as the worker: out of the collector's sight, a
         # full collection no longer walks it (it made p99 latency spikes).
         gc.freeze()
         return app
+
+
+def in_flight(options: dict) -> int:
+    """The requests one worker may handle at once, under these gunicorn options."""
+    if options["worker_class"] == "gevent":
+        return options["worker_connections"]
+    if options["worker_class"] == "gthread":
+        return options["threads"]
+    return 1
 
 
 def gunicorn_options(args) -> dict:
@@ -77,6 +86,9 @@ def gunicorn_options(args) -> dict:
         "loglevel": args.log_level,
         "accesslog": "-" if args.access_log else None,
         "proc_name": "botify",
+        # gunicorn's runtime control socket: unused, and it cannot be created in a read-only
+        # working folder (the image's /app).
+        "control_socket_disable": True,
     }
     if args.worker_class == "gevent":
         options["worker_connections"] = 1000
@@ -159,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except redis.RedisError as outage:
         print(
-            f"botify serve: Redis at {redis_url(config)} is unavailable: {outage}", file=sys.stderr
+            f"botify serve: Redis at {safe_url(redis_url(config))} is unavailable: {outage}",
+            file=sys.stderr,
         )
         return 1
     finally:

@@ -46,24 +46,47 @@ class Service:
         with self.data.request(chain.reads(user, track, listened)) as snapshot:
             if track not in snapshot.catalog:
                 raise BadInput(f"track: {track} is not in the catalog", status=404)
-            recommendation, link = chain.recommend(user, track, listened)
+            answer = chain.answer(user, track, listened)
         # State changes only once the answer is known: a request that fails changes nothing.
-        self.store.record(user, track, listened, recommendation, chain.state)
-        self._log("next", user, track, listened, started, recommendation, arms, link)
-        return {"user": user, "track": recommendation}
-
-    def last(self, user: int, track: int, listened: float, started: float) -> dict:
-        _, arms = self.experiments.assign(user)
-        if track not in self.data.catalog:
-            raise BadInput(f"track: {track} is not in the catalog", status=404)
-        self.store.end_session(user)
-        self._log("last", user, track, listened, started, None, arms, None)
-        return {"user": user}
-
-    def _log(self, message, user, track, listened, started, recommendation, arms, link) -> None:
+        self.store.record(user, track, listened, answer.track, chain.state)
         latency = time.perf_counter() - started
         self.events.write(
             make_event(
-                message, self.clock_ms(), user, track, listened, latency, recommendation, arms, link
+                "next",
+                self.clock_ms(),
+                user,
+                track,
+                listened,
+                latency,
+                answer.track,
+                arms,
+                answer.link,
+                list(answer.failed),
+                snapshot.version,
             )
         )
+        return {"user": user, "track": answer.track}
+
+    def last(self, user: int, track: int, listened: float, started: float) -> dict:
+        _, arms = self.experiments.assign(user)
+        snapshot = self.data.snapshot
+        if track not in snapshot.catalog:
+            raise BadInput(f"track: {track} is not in the catalog", status=404)
+        self.store.end_session(user)
+        latency = time.perf_counter() - started
+        self.events.write(
+            make_event(
+                "last",
+                self.clock_ms(),
+                user,
+                track,
+                listened,
+                latency,
+                None,
+                arms,
+                None,
+                [],
+                snapshot.version,
+            )
+        )
+        return {"user": user}

@@ -23,15 +23,22 @@ from redis.retry import Retry
 from botify.data import EMPTY_SESSION, NoData, Read, Session, Snapshot
 from botify.dataset import ID_DTYPE, Catalog, Lists
 
+# Connections a client may hold beyond its requests in flight (health checks, the loader).
+POOL_SPARE = 8
 
-def connect(url: str, timeout: float = 0.5) -> redis.Redis:
-    """A client that fails fast: a dead Redis costs one short timeout, never a hang."""
+
+def connect(url: str, timeout: float = 0.5, in_flight: int = 100) -> redis.Redis:
+    """A client that fails fast: a frozen Redis costs one `timeout`, never a hang or two timeouts
+    (only a dropped connection is retried, once, on a new one: a restarted Redis answers the
+    retry). Its pool has a connection for each of `in_flight` requests at once, so a busy
+    worker never runs out ("Too many connections")."""
     return redis.Redis.from_url(
         url,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
-        retry=Retry(NoBackoff(), 1),
+        retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
         health_check_interval=0,
+        max_connections=in_flight + POOL_SPARE,
     )
 
 
@@ -129,8 +136,8 @@ class RedisStore:
             if version not in self._snapshots:
                 self._snapshots[version] = self._load_snapshot(version)
                 # Keep only the newest two: a request that began on the old one may still read.
-                for old in sorted(self._snapshots, key=int)[:-2]:
-                    del self._snapshots[old]
+                while len(self._snapshots) > 2:
+                    del self._snapshots[next(iter(self._snapshots))]
             return self._snapshots[version]
 
     def _load_snapshot(self, version: str) -> Snapshot:

@@ -25,6 +25,7 @@ from botify.events import FIELDS
 from botify.lognames import file_name
 
 DAY_MS = 86_400_000
+SYNTHETIC_VERSION = "1-5e7e71c0"  # the data version every synthetic event names
 # Listened fractions are drawn below this cap so that an injected effect of up to +10% still
 # yields fractions <= 1.
 TIME_CAP = 0.9
@@ -175,6 +176,8 @@ def to_frame(events: dict) -> pl.DataFrame:
         .then(pl.lit("top_pop"))
         .otherwise(pl.lit("sasrec_i2i"))
         .alias("recommender"),
+        pl.lit([], dtype=pl.List(pl.String)).alias("failed"),
+        pl.lit(SYNTHETIC_VERSION).alias("data_version"),
     )
     assert logged.columns == list(FIELDS)  # the event record's fields, in its order
     return logged
@@ -213,3 +216,29 @@ def write_log(
             path.write_bytes(chunk)
             written.append(path)
     return written
+
+
+def events_frame(events: dict, experiment: str = "AB") -> pl.DataFrame:
+    """The table the reader and assignment produce for a generated log, without the files:
+    for tests and benchmarks that need many repetitions."""
+    names = events["arm_names"][experiment]
+    codes = pl.Series(events["arms"][experiment], dtype=pl.UInt32)
+    return pl.DataFrame(
+        {
+            "seq": np.arange(len(events["user"]), dtype=np.uint32),
+            "last": events["last"],
+            "timestamp": events["timestamp"],
+            "user": events["user"],
+            "time": events["time"],
+            "latency": events["latency"],
+            "arm": codes.replace_strict(dict(enumerate(names)), return_dtype=pl.Enum(names)),
+        }
+    ).select(
+        "seq",
+        pl.when("last").then(pl.lit("last")).otherwise(pl.lit("next")).alias("message"),
+        "timestamp",
+        "user",
+        "time",
+        "latency",
+        "arm",
+    )

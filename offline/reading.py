@@ -35,6 +35,7 @@ DTYPES: dict[type, pl.DataType] = {
     float: pl.Float64(),
     str: pl.String(),
     dict: pl.String(),
+    list: pl.List(pl.String()),
 }
 
 

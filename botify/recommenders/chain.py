@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis
 
@@ -82,10 +83,19 @@ class Link:
         return info
 
 
+class Answer(NamedTuple):
+    track: int
+    link: str  # the link that answered
+    failed: tuple[str, ...]  # the links before it that raised or answered no catalog track
+
+
 @dataclass
 class Chain:
     links: list[Link]
     state: frozenset[str] = field(init=False)
+    # Failures by link name in this process (raised, or answered something not a track of the
+    # catalog), for /healthz; each event also names the links that failed for it.
+    failures: Counter[str] = field(init=False, default_factory=Counter)
 
     def __post_init__(self):
         self.state = frozenset().union(
@@ -105,7 +115,15 @@ class Chain:
 
     def recommend(self, user: int, prev_track: int, prev_track_time: float) -> tuple[int, str]:
         """The first link's answer that is a track of the catalog, and that link's name."""
+        answer = self.answer(user, prev_track, prev_track_time)
+        return answer.track, answer.link
+
+    def answer(self, user: int, prev_track: int, prev_track_time: float) -> Answer:
+        """The first link's answer that is a track of the catalog, which link gave it, and the
+        links before it that failed. A link that answers None has nothing to say (no list for
+        this user): that is no failure."""
         catalog = self.links[-1].recommender.data.catalog
+        failed: list[str] = []
         for link in self.links:
             if link.skips(prev_track_time):
                 continue
@@ -115,6 +133,7 @@ class Chain:
                 raise  # the service answers 503; a fallback would hide the outage
             except Exception:
                 log.exception("recommender %r failed; asking the next link", link.name)
+                self._failed(link, failed)
                 continue
             if track is None:
                 continue
@@ -122,13 +141,19 @@ class Chain:
                 track = int(track)
             except (TypeError, ValueError):
                 log.warning("recommender %r answered %r, not a track id", link.name, track)
+                self._failed(link, failed)
                 continue
             if track in catalog:
-                return track, link.name
+                return Answer(track, link.name, tuple(failed))
             log.warning(
                 "recommender %r answered track %r, which is not in the catalog", link.name, track
             )
+            self._failed(link, failed)
         raise RuntimeError("the chain's last link (random) gave no track: is the catalog empty?")
+
+    def _failed(self, link: Link, failed: list[str]) -> None:
+        failed.append(link.name)
+        self.failures[link.name] += 1
 
     def describe(self) -> list[dict]:
         return [link.describe() for link in self.links]
