@@ -195,6 +195,8 @@ def run_experiment(args: argparse.Namespace) -> Path:
                 AA,
                 "--out",
                 str(run / "aa_day1"),
+                "--config",
+                str(day1),
             ),
             run / "aa_day1.txt",
         )
@@ -216,7 +218,14 @@ def run_experiment(args: argparse.Namespace) -> Path:
         step(7, "A/B report")
         run_step(
             botify_command(
-                "ab", str(run / "logs" / "day2"), "--experiment", routing, "--out", str(run / "ab")
+                "ab",
+                str(run / "logs" / "day2"),
+                "--experiment",
+                routing,
+                "--out",
+                str(run / "ab"),
+                "--config",
+                str(day2),
             ),
             run / "ab.txt",
         )

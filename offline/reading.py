@@ -264,13 +264,16 @@ def decode_experiments(texts: list[str]) -> dict[str, dict | None]:
     return decoded
 
 
-def read_log(files: list[Path], schema: Schema = SCHEMA) -> Log:
-    """Every usable event of the files, in reading order, with the schema's fields."""
+def read_log(files: list[Path], schema: Schema = SCHEMA, optional: Schema | None = None) -> Log:
+    """Every usable event of the files, in reading order, with the schema's fields, and the
+    `optional` ones where an event has them (null elsewhere: older logs lack botify's newer
+    fields, and a wrong value there makes no event unusable)."""
     frames, bad_examples = [], []
     bad = lines = 0
     truncated = []
+    parsed = {**schema, **(optional or {})}
     for index, path in enumerate(files):
-        frame, unparsed, expected, cut = parse_file(path, schema)
+        frame, unparsed, expected, cut = parse_file(path, parsed)
         lines += expected
         bad += len(unparsed)
         bad_examples += [BadLine(path, n, why) for n, why in sorted(unparsed)[:MAX_EXAMPLES]]
@@ -280,7 +283,7 @@ def read_log(files: list[Path], schema: Schema = SCHEMA) -> Log:
     if frames:
         events = pl.concat(frames)
     else:
-        events = empty_frame(schema).with_columns(file=pl.lit(0, pl.Int32))
+        events = empty_frame(parsed).with_columns(file=pl.lit(0, pl.Int32))
 
     objects: dict[str, dict | None] = {}
     if "experiments" in schema:

@@ -11,6 +11,7 @@ import polars as pl
 
 from offline.assignment import Assignment
 from offline.reading import Log, time_span
+from offline.serving import Serving
 
 SRM_ALPHA = 0.001
 MAX_SWITCHED_SHOWN = 5
@@ -31,6 +32,7 @@ class Report:
     effects: pl.DataFrame  # effects.effects_table
     pre_log: Log | None = None
     pre_users: int = 0
+    serving: Serving | None = None
 
     @property
     def srm_failed(self) -> bool:
@@ -136,8 +138,37 @@ def header(report: Report) -> str:
                 f"{report.pre_users:,} users; " + log_lines(report.pre_log),
             ]
         )
+    if report.serving is not None and report.serving.lost:
+        rows.append(["events lost by the log", f"**{report.serving.lost_events:,}** (see above)"])
     rows.append(["SRM", srm_verdict(report)])
     return table(["", ""], rows, right_from=2)
+
+
+def serving_markdown(serving: Serving) -> str:
+    """Which link answered each arm's requests, which failed, and the data versions."""
+    rows = [
+        [
+            str(arm),
+            "(not logged)"
+            if link is None
+            else f"`{link}`" + (" (own)" if serving.own.get(str(arm)) == link else ""),
+            f"{answered:,}",
+            f"{answered / requests:.1%}" if requests else "",
+            f"{failed:,}",
+        ]
+        for arm, link, requests, answered, failed in serving.links.iter_rows()
+    ]
+    parts = [table(["arm", "link", "answered", "share of requests", "failed"], rows, 2)]
+    versions = [
+        [
+            "(not logged)" if version is None else f"`{version}`",
+            f"{events:,}",
+            f"{utc(first)} to {utc(last)}",
+        ]
+        for version, events, first, last in serving.versions.iter_rows()
+    ]
+    parts += ["Data versions:", table(["data version", "events", "served"], versions, 2)]
+    return "\n\n".join(parts)
 
 
 def arms_table(report: Report) -> str:
@@ -222,10 +253,23 @@ def markdown(report: Report) -> str:
     parts = [f"# A/B report: {report.experiment}"]
     if report.srm_failed:
         parts.append(f"> {srm_verdict(report)}")
+    serving = report.serving
+    if serving is not None:
+        parts += [f"> **Warning**: {warning}." for warning in serving.warnings]
     parts += [
         header(report),
         "## Arms",
         arms_table(report),
+    ]
+    if serving is not None:
+        parts += [
+            "## How each arm was served",
+            serving_markdown(serving),
+            "A request is answered by the first link of the arm's chain that gives a track of "
+            "the catalog; `failed`: the link raised or answered something else (links that "
+            "had nothing to say, such as no list for the user, are not failures).",
+        ]
+    parts += [
         f"## Effects against {report.control} ({level} intervals)",
         effects_markdown(report),
         f"Effect: (treatment mean - control mean) / control mean, in %, on user-level values; "

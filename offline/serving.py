@@ -1,0 +1,162 @@
+"""How each arm was served, and what the log lost: the report's account of the service itself.
+
+From the fields botify adds to each event (botify.events): `recommender` (the chain link that
+answered), `failed` (the links before it that raised or answered no catalog track) and
+`data_version`; and from the `lost_events.ndjson` files the event log writes beside itself
+when it had to give up on events (botify.eventlog). An arm whose own recommender failed, or
+answered under half of its requests, was judged on its fallbacks: the report says so on top, as
+it does when the data changed during the experiment or events were lost.
+
+The "own" recommender of an arm is the first link of its chain, known only from the service's
+config (`botify ab --config`); without it the failures are still reported.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from botify.config import Config
+from botify.lognames import LOST_FILE
+from offline.errors import InputError
+from offline.reading import event_schema, time_span
+
+SERVING_FIELDS = event_schema(["recommender", "failed", "data_version"])
+OWN_SHARE_BELOW = 0.5  # an arm whose own recommender answers less than this was its fallbacks'
+
+
+@dataclass
+class Serving:
+    # per arm and link: requests (the arm's /next events), answered, failed
+    links: pl.DataFrame
+    # per data version: events, first and last timestamp (ms)
+    versions: pl.DataFrame
+    own: dict[str, str]  # arm -> its chain's first link, when the config was given
+    lost: list[dict] = field(default_factory=list)  # loss records within the span
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def lost_events(self) -> int:
+        return sum(int(record["lost"]) for record in self.lost)
+
+
+def own_links(config: Config, experiment: str) -> dict[str, str]:
+    """Each arm's first chain link, as the service names links, from the config that served the
+    experiment (its routing experiment when it is an A/A logged alongside)."""
+    from botify.data import DataView
+    from botify.experiments import build_experiments
+
+    experiments = build_experiments(config, DataView(None))
+    named = {e.name: e for e in experiments.declared}
+    routing = experiments.routing
+    chosen = named.get(experiment)
+    if chosen is None:
+        raise InputError(f"--config {config.source}: declares no experiment {experiment!r}")
+    source = chosen if chosen.chains is not None else routing
+    assert source.chains is not None
+    if source is routing and chosen is not routing:
+        # An experiment logged alongside: every arm is served by the routing experiment's
+        # chains, whichever arm of it the user is in; only a single-chain routing is clear.
+        if len(source.chains) != 1:
+            return {}
+        (chain,) = source.chains.values()
+        return {arm: chain.links[0].name for arm in chosen.arms}
+    return {arm: chain.links[0].name for arm, chain in source.chains.items()}
+
+
+def find_loss_records(log_files: list[Path]) -> list[dict]:
+    """The loss records in the folders of the log files, each file once."""
+    folders = dict.fromkeys(path.parent.resolve() for path in log_files)
+    records = []
+    for folder in folders:
+        path = folder / LOST_FILE
+        if not path.is_file():
+            continue
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            try:
+                record = json.loads(line)
+                int(record["lost"]), int(record["from_timestamp"]), int(record["to_timestamp"])
+            except (ValueError, KeyError, TypeError):
+                raise InputError(f"{path}:{number}: not a loss record") from None
+            records.append({**record, "file": str(path)})
+    return records
+
+
+def account(
+    events: pl.DataFrame, log_files: list[Path], own: dict[str, str] | None = None
+) -> Serving:
+    """`events`: the experiment's events with `arm` and the SERVING_FIELDS."""
+    nexts = events.filter(pl.col("message") == "next")
+    requests = nexts.group_by("arm").len("requests")
+    answered = nexts.group_by("arm", pl.col("recommender").alias("link")).len("answered")
+    failed = (
+        nexts.select("arm", pl.col("failed").alias("link"))
+        .explode("link")
+        .drop_nulls("link")
+        .group_by("arm", "link")
+        .len("failed")
+    )
+    links = (
+        answered.join(failed, on=["arm", "link"], how="full", coalesce=True)
+        .join(requests, on="arm")
+        .with_columns(pl.col("answered", "failed").fill_null(0))
+        .select("arm", "link", "requests", "answered", "failed")
+        .sort("arm", "link", nulls_last=True)
+    )
+    versions = (
+        events.group_by("data_version")
+        .agg(
+            events=pl.len(),
+            first_ms=pl.col("timestamp").min(),
+            last_ms=pl.col("timestamp").max(),
+        )
+        .sort("first_ms")
+    )
+    first_ms, last_ms = time_span(events)
+    lost = [
+        record
+        for record in find_loss_records(log_files)
+        if record["to_timestamp"] >= first_ms and record["from_timestamp"] <= last_ms
+    ]
+    serving = Serving(links, versions, own or {}, lost)
+    serving.warnings = warnings(serving)
+    return serving
+
+
+def warnings(serving: Serving) -> list[str]:
+    said = []
+    for arm, link, requests, _, failed in serving.links.iter_rows():
+        if failed and link is not None:
+            said.append(
+                f"arm {arm}: link `{link}` failed on {failed:,} of {requests:,} requests "
+                f"({failed / requests:.0%}): it raised or answered no track of the catalog, and "
+                "the next links of the chain answered instead"
+            )
+    for arm, own in serving.own.items():
+        rows = serving.links.filter((pl.col("arm") == arm) & (pl.col("link") == own))
+        requests = serving.links.filter(pl.col("arm") == arm)["requests"]
+        total = int(requests[0]) if len(requests) else 0
+        answered = int(rows["answered"].sum()) if rows.height else 0
+        if total and answered / total < OWN_SHARE_BELOW:
+            said.append(
+                f"arm {arm}: its own recommender `{own}` answered {answered:,} of {total:,} "
+                f"requests ({answered / total:.0%}), less than half: this arm was judged on its "
+                "fallbacks"
+            )
+    known = serving.versions.filter(pl.col("data_version").is_not_null())
+    if known.height > 1:
+        said.append(
+            f"the data changed during the experiment: {known.height} data versions "
+            f"({', '.join(known['data_version'])}); see 'Data versions' below"
+        )
+    if serving.lost:
+        errors = sorted({str(record.get("error", "")) for record in serving.lost})
+        said.append(
+            f"the service's event log lost {serving.lost_events:,} events within the "
+            f"experiment's span ({'; '.join(errors)}; recorded in "
+            f"{', '.join(sorted({r['file'] for r in serving.lost}))}): the report cannot see them"
+        )
+    return said

@@ -1,0 +1,113 @@
+"""The report's account of the service: which link answered each arm, which failed, the data
+versions, and the events the log lost; on a log written by botify's own Service."""
+
+from __future__ import annotations
+
+import json
+
+from botify.config import load_config
+from botify.eventlog import EventLog
+from botify.inprocess import InProcessRecommender
+from botify.lognames import LOST_FILE
+from offline.ab import main
+from tests.conftest import small_dataset, write_config
+
+BROKEN = """
+import numpy as np
+
+class Broken:
+    def __init__(self, data):
+        self.data = data
+
+    def recommend_next(self, user, prev_track, prev_track_time):
+        tracks = np.array([1, 2])
+        if not tracks:  # a numpy idiom ported wrong: raises on every request
+            return None
+"""
+
+
+def served_log(tmp_path, monkeypatch, t1_chain) -> tuple:
+    (tmp_path / "broken_recs.py").write_text(BROKEN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config_path = write_config(
+        tmp_path,
+        data=small_dataset(tmp_path / "data"),
+        experiments=[
+            {
+                "name": "AB",
+                "arms": {
+                    "C": [{"recommender": "contextual", "source": "i2i"}],
+                    "T1": t1_chain,
+                },
+            }
+        ],
+    )
+    log = EventLog(tmp_path / "log", max_bytes=0, backups=0)
+    clock = iter(range(1_700_000_000_000, 1_800_000_000_000, 1000))
+    service = InProcessRecommender(
+        load_config(config_path), events=log, clock_ms=lambda: next(clock)
+    )
+    for user in range(300):
+        track = user % 100
+        for _ in range(6):
+            track = service.recommend_next(user, track, 0.8)
+        service.end_session(user, track, 0.8)
+    log.close()
+    return config_path, tmp_path / "log"
+
+
+def test_an_arm_whose_recommender_raises_is_flagged_on_top(tmp_path, monkeypatch, capsys):
+    config, logs = served_log(tmp_path, monkeypatch, [{"recommender": "broken_recs:Broken"}])
+    code = main([str(logs), "--experiment", "AB", "--out", str(tmp_path / "r"), "--config",
+                 str(config)])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    top = out.split("\n\n")[1:3]
+    assert any("arm T1: link `broken_recs:Broken` failed on" in line for line in top), top
+    assert any("its own recommender `broken_recs:Broken` answered 0 of" in line for line in top)
+    assert "botify ab: warning: arm T1: link `broken_recs:Broken` failed" in err
+    assert "| T1 | `random` |" in out and "| C | `contextual` (own) |" in out
+    assert "lost" not in out.split("## Arms")[0]
+
+
+def test_without_the_config_failures_are_still_flagged(tmp_path, monkeypatch, capsys):
+    _, logs = served_log(tmp_path, monkeypatch, [{"recommender": "broken_recs:Broken"}])
+    assert main([str(logs), "--experiment", "AB", "--out", str(tmp_path / "r")]) == 0
+    out, _ = capsys.readouterr()
+    assert "arm T1: link `broken_recs:Broken` failed on" in out
+    assert "own recommender" not in out
+
+
+def test_lost_events_and_changed_data_are_flagged(tmp_path, monkeypatch, capsys):
+    _, logs = served_log(tmp_path, monkeypatch, [{"recommender": "top_pop"}])
+    lines = (logs / "events.jsonl").read_text().splitlines()
+    events = [json.loads(line) for line in lines]
+    half = len(events) // 2
+    for event in events[half:]:
+        event["data_version"] = "2-0badcafe"
+    (logs / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    span = (events[10]["timestamp"], events[20]["timestamp"])
+    (logs / LOST_FILE).write_text(
+        json.dumps(
+            {
+                "lost": 42,
+                "from_timestamp": span[0],
+                "to_timestamp": span[1],
+                "error": "No space left on device (OSError)",
+            }
+        )
+        + "\n"  # fmt: skip
+    )
+    assert main([str(logs), "--experiment", "AB", "--out", str(tmp_path / "r")]) == 0
+    out, _ = capsys.readouterr()
+    head = out.split("## Arms")[0]
+    assert "the service's event log lost 42 events" in head and "No space left" in head
+    assert "the data changed during the experiment: 2 data versions (memory, 2-0badcafe)" in head
+    assert "| events lost by the log | **42** (see above) |" in head
+
+
+def test_a_broken_loss_record_is_named(tmp_path, monkeypatch, capsys):
+    _, logs = served_log(tmp_path, monkeypatch, [{"recommender": "top_pop"}])
+    (logs / LOST_FILE).write_text("not json\n")
+    assert main([str(logs), "--experiment", "AB", "--out", str(tmp_path / "r")]) == 2
+    assert f"{logs / LOST_FILE}:1: not a loss record" in capsys.readouterr().err
