@@ -131,10 +131,11 @@ class ServeProcess(Process):
         workers: int = 2,
         worker_class: str | None = None,
         port: int | None = None,
+        env: dict[str, str] | None = None,
     ):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        super().__init__(serve_command(config, self.port, workers, worker_class), log)
+        super().__init__(serve_command(config, self.port, workers, worker_class), log, env=env)
 
     def wait_healthy(self, timeout: float = 60.0) -> float:
         """Seconds until /healthz says ok: Redis answers and a data version is loaded."""

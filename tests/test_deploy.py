@@ -84,13 +84,58 @@ def environment(service: dict) -> dict[str, str]:
 
 
 def mounts(service: dict) -> dict[str, tuple[str, str]]:
-    """target -> (source, mode) for the short volume syntax."""
+    """target -> (source, mode), from the short or the long volume syntax."""
     found = {}
     for volume in service.get("volumes", []):
+        if isinstance(volume, dict):
+            mode = "ro" if volume.get("read_only") else "rw"
+            found[volume["target"]] = (volume["source"], mode)
+            continue
         parts = volume.split(":")
         source, target = parts[0], parts[1]
         found[target] = (source, parts[2] if len(parts) > 2 else "rw")
     return found
+
+
+def test_host_paths_are_never_created_by_docker(compose):
+    """A bind mount of a missing host path must fail `up`, not leave a root-owned folder that
+    `make experiment` then trips over (IsADirectoryError on runs/latest/model/...)."""
+    binds = 0
+    for name, service in compose["services"].items():
+        for volume in service.get("volumes", []):
+            if isinstance(volume, str):  # the short syntax creates a missing host path
+                assert not volume.startswith((".", "/", "~")), f"{name}: {volume}"
+                continue
+            if volume["type"] == "bind":
+                binds += 1
+                assert volume["bind"]["create_host_path"] is False, f"{name}: {volume}"
+    assert binds >= 5
+
+
+def test_redis_runs_unprivileged_and_evicts_only_per_user_state(compose):
+    redis_service = compose["services"]["redis"]
+    assert redis_service["user"] not in ("root", "0", "0:0")
+    command = " ".join(redis_service["command"])
+    assert "--maxmemory " in command
+    # Only keys with a TTL (sessions, histories) may be evicted; loaded data has none.
+    assert "--maxmemory-policy volatile-ttl" in command
+
+
+def test_nginx_answers_its_own_errors_in_json():
+    conf = NGINX_CONF.read_text()
+    for status in ("413", "502 503 504"):
+        match = re.search(rf"error_page {status} = (@\w+);", conf)
+        assert match, status
+        block = conf[conf.index(f"location {match.group(1)}") :]
+        block = block[: block.index("}")]
+        assert "default_type application/json;" in block
+        assert re.search(r"return \d+ '\{\"message\": ", block)
+
+
+def test_the_readme_names_the_compose_it_needs_and_a_reload_that_keeps_the_scale():
+    readme = (ROOT / "README.md").read_text()
+    assert "Docker Compose v2" in readme
+    assert "docker compose kill -s HUP recommender" in readme
 
 
 def healthcheck_command(service: dict) -> str:

@@ -264,3 +264,24 @@ def test_a_frozen_redis_costs_one_timeout_not_two(tmp_path, start_service):
         assert waited < 1.8, waited
     finally:
         redis_server.stop()
+
+
+def test_a_replica_starts_without_errors_in_a_home_it_cannot_write(tmp_path, redis_url, load_data):
+    """As in the image, where the user's home (/app) is read-only: gunicorn's control socket
+    is not wanted, and must not log an error at every start."""
+    from lab.processes import ServeProcess
+
+    config = config_for(tmp_path, redis_url)
+    load_data(config)
+    home = tmp_path / "home-is-a-file"
+    home.write_text("")
+    env = {**os.environ, "HOME": str(home)}
+    env.pop("XDG_RUNTIME_DIR", None)
+    service = ServeProcess(config, tmp_path / "serve.log", workers=1, env=env)
+    try:
+        service.wait_healthy(timeout=30)
+        time.sleep(0.5)
+    finally:
+        service.stop()
+    output = (tmp_path / "serve.log").read_text()
+    assert "[ERROR]" not in output and "Traceback" not in output, output
