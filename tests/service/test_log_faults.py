@@ -114,4 +114,3 @@ def test_healthz_reports_a_log_that_cannot_be_written(tmp_path, loaded, serve_ap
     health = requests.get(f"{server.url}/healthz")
     assert health.status_code == 200
     assert health.json()["status"] == "degraded" and health.json()["log"]["lost"] == 1
-
