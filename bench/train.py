@@ -100,8 +100,8 @@ def generate(folder: Path, n_events: int, seed: int = 0) -> tuple[Path, Path]:
             .otherwise("recommendation"),
             experiments=pl.lit('{"STICKY": "C"}').str.json_decode(pl.Struct({"STICKY": pl.String})),
             recommender=pl.lit("sticky_artist"),
-        failed=pl.lit([], dtype=pl.List(pl.String)),
-        data_version=pl.lit("1-00000000"),
+            failed=pl.lit([], dtype=pl.List(pl.String)),
+            data_version=pl.lit("1-00000000"),
         )
         .select(list(FIELDS))
     )  # the event record's fields, in its order
