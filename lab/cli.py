@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "sim": ("sim.run:main", "run synthetic users against a recommender (as python -m sim.run)"),
     "ab": ("offline.ab:main", "A/B report from the service's event logs"),
+    "plan": ("offline.plan:main", "users and sessions an A/B experiment needs, and its MDE"),
     "train": ("offline.train:main", "learn recommendation files from the event logs"),
     "experiment": ("lab.experiment:main", "the whole A/B day loop in one command"),
     "simday": ("lab.simday:main", "one simulated day served in-process and logged (no HTTP)"),

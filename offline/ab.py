@@ -39,6 +39,8 @@ from offline.assignment import Assignment, assign
 from offline.errors import InputError, run_command
 from offline.logfiles import find_log_files
 from offline.metrics import METRICS, arm_summary, unit_metrics
+from offline.peeking import add_options as add_peeking_options
+from offline.peeking import peeking_report
 from offline.reading import Log, read_log
 from offline.report import Report, markdown, write_csv
 from offline.stats import srm
@@ -131,6 +133,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="SHARE",
         help="fail when more than this share of lines is unusable (0.01)",
     )
+    add_peeking_options(parser)  # --sequential, --mde, --every, --looks
     return parser.parse_args(argv)
 
 
@@ -212,6 +215,7 @@ def run(args: argparse.Namespace) -> int:
     )
     text = markdown(report)
     out = args.out or Path("runs") / "ab" / args.experiment
+    text += peeking_report(args, assignment.events, assignment.arms, out)
     write_outputs(out, text, report, metrics.sessions)
     print(text, end="")
     if report.srm_failed:

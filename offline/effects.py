@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 
 from offline.metrics import METRICS
-from offline.stats import Sample, course_effect, cuped_adjust, delta_lift, holm
+from offline.stats import Sample, course_effect, cuped_with_gaps, delta_lift, holm
 
 CUPED_COLUMNS = (
     "cuped_effect",
@@ -35,10 +35,9 @@ def cuped_effect(
     x = pair[f"pre_{metric}"].to_numpy().astype(float)
     known = ~np.isnan(x)
     coverage = float(known.mean()) if len(x) else math.nan
-    if known.sum() < 2:
+    adjusted = cuped_with_gaps(y, x)
+    if adjusted is None:
         return dict.fromkeys(CUPED_COLUMNS, None) | {"pre_coverage": coverage * 100}
-    x = np.where(known, x, x[known].mean())
-    adjusted, _ = cuped_adjust(y, x)
     in_control = (pair["arm"] == control).to_numpy()
     raw_c, raw_t = Sample.of(y[in_control]), Sample.of(y[~in_control])
     adj_c, adj_t = Sample.of(adjusted[in_control]), Sample.of(adjusted[~in_control])

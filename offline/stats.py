@@ -78,16 +78,21 @@ def course_effect(
     )
 
 
-def delta_lift(control: Sample, treatment: Sample, alpha: float) -> tuple[float, float]:
-    """Bounds (in %) of the 1 - alpha interval of mean_T / mean_C - 1 by the delta method."""
+def lift_variance(control: Sample, treatment: Sample) -> tuple[float, float]:
+    """mean_T / mean_C - 1 and its delta-method variance; NaN without spread or control mean."""
     if control.n < 2 or treatment.n < 2 or not control.mean:
         return math.nan, math.nan
-    ratio = treatment.mean / control.mean
     var = treatment.var / treatment.n / control.mean**2 + (
         treatment.mean**2 * control.var / control.n / control.mean**4
     )
+    return treatment.mean / control.mean - 1, var
+
+
+def delta_lift(control: Sample, treatment: Sample, alpha: float) -> tuple[float, float]:
+    """Bounds (in %) of the 1 - alpha interval of mean_T / mean_C - 1 by the delta method."""
+    lift, var = lift_variance(control, treatment)
     half = float(special.ndtri(1 - alpha / 2)) * math.sqrt(var)
-    return (ratio - 1 - half) * 100, (ratio - 1 + half) * 100
+    return (lift - half) * 100, (lift + half) * 100
 
 
 def srm(observed: Sequence[int], weights: Sequence[float]) -> tuple[float, float]:
@@ -120,3 +125,12 @@ def cuped_adjust(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, float]:
         return y, 0.0
     theta = float(np.cov(x, y, ddof=1)[0, 1]) / x_var
     return y - theta * (x - x.mean()), theta
+
+
+def cuped_with_gaps(y: np.ndarray, x: np.ndarray) -> np.ndarray | None:
+    """cuped_adjust where a unit without a pre-period value (NaN in x) gets the mean covariate,
+    so it is left unadjusted rather than dropped; None when fewer than 2 units have one."""
+    known = ~np.isnan(x)
+    if known.sum() < 2:
+        return None
+    return cuped_adjust(y, np.where(known, x, x[known].mean()))[0]

@@ -6,9 +6,6 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-import numpy as np
-import polars as pl
-
 from lab.synthetic import Users, make_users, simulate, write_log
 
 
@@ -56,32 +53,6 @@ def synthetic_log(
     events = simulate(users, {"AB": n_arms, "OTHER": 3}, seed=seed + 1, effects=effects)
     write_log(events, folder, replicas=replicas, max_bytes=max_bytes, seed=seed + 2)
     return events
-
-
-def events_frame(events: dict, experiment: str = "AB") -> pl.DataFrame:
-    """The table the reader and assignment produce for a generated log, without the files:
-    for tests that need many repetitions."""
-    names = events["arm_names"][experiment]
-    codes = pl.Series(events["arms"][experiment], dtype=pl.UInt32)
-    return pl.DataFrame(
-        {
-            "seq": np.arange(len(events["user"]), dtype=np.uint32),
-            "last": events["last"],
-            "timestamp": events["timestamp"],
-            "user": events["user"],
-            "time": events["time"],
-            "latency": events["latency"],
-            "arm": codes.replace_strict(dict(enumerate(names)), return_dtype=pl.Enum(names)),
-        }
-    ).select(
-        "seq",
-        pl.when("last").then(pl.lit("last")).otherwise(pl.lit("next")).alias("message"),
-        "timestamp",
-        "user",
-        "time",
-        "latency",
-        "arm",
-    )
 
 
 def fresh_users(n_users: int, repetition: int) -> Users:

@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from lab.synthetic import make_users, simulate
+from lab.synthetic import events_frame, make_users, simulate
 from offline.effects import effects_table
 from offline.metrics import unit_metrics
 from offline.stats import Sample, cuped_adjust, delta_lift, holm, srm
-from tests.offline.helpers import events_frame
 
 
 def test_holm_matches_hand_computed_step_down():

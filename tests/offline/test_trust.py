@@ -14,10 +14,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from lab.synthetic import bucket_users, make_users, simulate
+from lab.synthetic import bucket_users, events_frame, make_users, simulate
 from offline.effects import effects_table
 from offline.metrics import unit_metrics
-from tests.offline.helpers import events_frame
 
 REPETITIONS = 1_000  # binomial SE of a 5% share: 0.7 points, so 3%..7% is about +-3 SE
 USERS = 1_000  # per repetition, split about evenly between C and T1
