@@ -103,10 +103,17 @@ def run_wrk(url: str, connections: int, seconds: int, script: Path) -> dict:
     socket = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
     )
-    failed = (int(non2xx.group(1)) if non2xx else 0) + (
-        sum(map(int, socket.groups())) if socket else 0
-    )
-    return {"rps": rps, "p99_ms": p99_ms, "requests": total, "failed": failed}
+    kinds = ("connect", "read", "write", "timeout")
+    errors = dict(zip(kinds, map(int, socket.groups()), strict=True)) if socket else {}
+    non2xx_count = int(non2xx.group(1)) if non2xx else 0
+    return {
+        "rps": rps,
+        "p99_ms": p99_ms,
+        "requests": total,
+        "failed": non2xx_count + sum(errors.values()),
+        "non2xx": non2xx_count,
+        "socket_errors": errors,
+    }
 
 
 def measure_load(config_path: Path, client: redis.Redis, runs: int) -> list[float]:

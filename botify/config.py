@@ -18,6 +18,8 @@ ENV_PREFIX = "BOTIFY_"
 DEFAULTS: dict[str, Any] = {
     "redis_url": None,  # null: start an embedded Redis at embedded_redis_port
     "embedded_redis_port": 6390,
+    # The embedded Redis's memory bound (0: none); only per-user state is evicted at the bound.
+    "embedded_redis_maxmemory_mb": 1024,
     "namespace": "botify",
     "data": {
         "catalog": "data/tracks.json",
@@ -145,6 +147,7 @@ def check(config: Config) -> None:
         raise ConfigError(f"{_where(config, 'redis_url')}: must be a redis:// URL or null")
     for key in (
         "embedded_redis_port",
+        "embedded_redis_maxmemory_mb",
         "log_max_bytes",
         "log_backups",
         "log_retry_events",

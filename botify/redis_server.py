@@ -50,13 +50,21 @@ def port_in_use(host: str, port: int) -> bool:
 
 
 class RedisServer:
-    """A redis-server child process; use as a context manager or call start()/stop()."""
+    """A redis-server child process; use as a context manager or call start()/stop().
+
+    With `maxmemory_mb`, Redis is bounded and evicts with volatile-ttl: only keys with a time to
+    live (botify's per-user sessions and histories) can go, never the loaded data."""
 
     def __init__(
-        self, port: int = DEFAULT_PORT, host: str = DEFAULT_HOST, workdir: str | None = None
+        self,
+        port: int = DEFAULT_PORT,
+        host: str = DEFAULT_HOST,
+        workdir: str | None = None,
+        maxmemory_mb: int | None = None,
     ):
         self.host = host
         self.port = port
+        self.maxmemory_mb = maxmemory_mb
         self._workdir = workdir
         self._tempdir: tempfile.TemporaryDirectory | None = None
         self.process: subprocess.Popen | None = None
@@ -91,6 +99,9 @@ class RedisServer:
             "--loglevel",
             "warning",
         ]
+        if self.maxmemory_mb:
+            command += ["--maxmemory", f"{self.maxmemory_mb}mb"]
+            command += ["--maxmemory-policy", "volatile-ttl"]
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
         )

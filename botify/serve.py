@@ -142,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
             overrides["redis_url"] = None
             config = config.with_overrides(**overrides)
-            embedded = RedisServer(port=port).start()
+            embedded = RedisServer(
+                port=port, maxmemory_mb=config["embedded_redis_maxmemory_mb"]
+            ).start()
             print(f"botify serve: embedded Redis at {embedded.url}", file=sys.stderr)
     except (ConfigError, RuntimeError) as problem:
         print(f"botify serve: {problem}", file=sys.stderr)

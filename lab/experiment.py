@@ -134,7 +134,9 @@ def run_experiment(args: argparse.Namespace) -> Path:
 
     redis_server = service = None
     try:
-        redis_server = RedisServer(port=free_port()).start()
+        redis_server = RedisServer(
+            port=free_port(), maxmemory_mb=base["embedded_redis_maxmemory_mb"]
+        ).start()
         model = run / "model"
         day1 = day1_config(base, run, world, redis_server.url)
         simulator = sim_config(run, world)
