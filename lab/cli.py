@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("offline.plan:main", "users and sessions an A/B experiment needs, and its MDE"),
     "train": ("offline.train:main", "learn recommendation files from the event logs"),
     "experiment": ("lab.experiment:main", "the whole A/B day loop in one command"),
+    "runs": ("lab.registry:main", "the experiment runs under runs/: list them, compare two"),
     "simday": ("lab.simday:main", "one simulated day served in-process and logged (no HTTP)"),
 }
 

@@ -11,7 +11,8 @@ def test_botify_lists_its_commands():
     for args in ((), ("--help",)):
         result = run(*args)
         assert result.returncode == 0
-        for command in ("serve", "load", "world", "sim", "ab", "train", "experiment"):
+        commands = ("serve", "load", "world", "sim", "ab", "plan", "train", "experiment", "runs")
+        for command in commands:
             assert f"  {command} " in result.stdout
     unknown = run("frobnicate")
     assert unknown.returncode == 2 and "unknown command" in unknown.stderr
