@@ -284,6 +284,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tracks", type=int, default=5000, help="catalog size (5000)")
     parser.add_argument("--seed", type=int, default=0, help="dataset and traffic seed (0)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--reload-at",
+        type=float,
+        default=1.0,
+        help="seconds into the traffic when every replica gets SIGHUP, the rolling config "
+        "reload that the README documents (`docker compose kill -s HUP recommender`); 0: none",
+    )
     args = parser.parse_args(argv)
     if args.replicas < 2:
         parser.error("--replicas must be at least 2: the point is balancing")
@@ -389,7 +396,20 @@ def main(argv: list[str] | None = None) -> int:
 
         # Traffic through nginx.
         traffic = Traffic(base_url, args.tracks, args.seed)
+        reload = None
+        if args.reload_at > 0:
+            # What `docker compose kill -s HUP recommender` does: each replica's gunicorn starts
+            # new workers on the (re-read) config and retires the old ones, under traffic.
+            def hup_every_replica() -> None:
+                for replica in replica_processes:
+                    replica.signal(signal.SIGHUP)
+                print(f"  SIGHUP to every replica at {args.reload_at:.1f} s of traffic")
+
+            reload = threading.Timer(args.reload_at, hup_every_replica)
+            reload.start()
         seconds = traffic.run(args.users, args.sessions_per_user, args.threads)
+        if reload is not None:
+            reload.cancel()
         sent = sum(traffic.answered.values())
         answered = sum(n for (_, status), n in traffic.answered.items() if status == 200)
         by_endpoint = Counter()
