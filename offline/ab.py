@@ -35,6 +35,7 @@ from pathlib import Path
 import polars as pl
 
 from botify.arms import CONTROL, arm_names
+from botify.config import ConfigError, load_config
 from offline.assignment import Assignment, assign
 from offline.errors import InputError, run_command
 from offline.logfiles import find_log_files
@@ -43,6 +44,7 @@ from offline.peeking import add_options as add_peeking_options
 from offline.peeking import peeking_report
 from offline.reading import Log, read_log
 from offline.report import Report, markdown, write_csv
+from offline.serving import SERVING_FIELDS, account, own_links
 from offline.stats import srm
 
 
@@ -133,12 +135,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="SHARE",
         help="fail when more than this share of lines is unusable (0.01)",
     )
+    parser.add_argument(
+        "--config",
+        metavar="CONFIG",
+        help="the botify config that served the experiment: the report then checks that each "
+        "arm's own recommender (its chain's first link) answered most of its requests",
+    )
     add_peeking_options(parser)  # --sequential, --mde, --every, --looks
     return parser.parse_args(argv)
 
 
 def load(paths: list[str], limit: float, option: str) -> Log:
-    log = read_log(find_log_files(paths))
+    log = read_log(find_log_files(paths), optional=SERVING_FIELDS)
     if log.bad_share > limit:
         examples = "; ".join(str(b) for b in log.bad_examples)
         raise InputError(
@@ -194,6 +202,14 @@ def run(args: argparse.Namespace) -> int:
         pre_log = load(args.pre, args.max_bad_lines, " (--pre)")
         pre_units = pre_period_units(pre_log)
 
+    own = None
+    if args.config:
+        try:
+            own = own_links(load_config(args.config), args.experiment)
+        except ConfigError as error:
+            raise InputError(f"--config: {error}") from None
+    serving = account(assignment.events, log.files, own)
+
     metrics = unit_metrics(assignment.events)
     from offline.effects import effects_table  # scipy: only once there is something to judge
 
@@ -212,6 +228,7 @@ def run(args: argparse.Namespace) -> int:
         effects=effects,
         pre_log=pre_log,
         pre_users=0 if pre_units is None else pre_units.height,
+        serving=serving,
     )
     text = markdown(report)
     out = args.out or Path("runs") / "ab" / args.experiment
@@ -223,6 +240,8 @@ def run(args: argparse.Namespace) -> int:
             f"botify ab: warning: sample ratio mismatch (p = {p:.2g}): do not trust the results",
             file=sys.stderr,
         )
+    for warning in serving.warnings:
+        print(f"botify ab: warning: {warning}", file=sys.stderr)
     print(f"botify ab: report written to {out}/", file=sys.stderr)
     return 0
 
