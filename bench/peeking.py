@@ -8,7 +8,8 @@
    always-valid test (offline.sequential, tuned to the MDE below).
 2. Power: the same with T1's listened fractions x (1 + MDE), where MDE is what `botify plan`
    gives for 80% power at the repetition's final size: the share significant at the last look
-   (and ever) for both tests.
+   (and ever) for both tests; then at the larger size `botify plan` gives the always-valid test
+   for 80% power at that MDE ("users per arm, always valid").
 Metric: mean_time_per_session, alpha 0.05.
 """
 
@@ -22,7 +23,7 @@ import numpy as np
 
 from lab.repetitions import peeks, population
 from offline.metrics import unit_metrics
-from offline.plan import mde_at, spreads
+from offline.plan import mde_at, sequential_users_needed, spreads
 
 METRIC = "mean_time_per_session"
 ALPHA = 0.05
@@ -47,10 +48,20 @@ def main() -> None:
     )
     print("| repetitions | test | significant at the last look | ever significant | s |")
     print("|---|---|---:|---:|---:|")
-    for name, effect in (("A/A", 0.0), (f"A/B +{mde:.2%}", mde)):
+    sequential_users = round(2 * sequential_users_needed(spread, mde, ALPHA, 0.8))
+    cases = [
+        ("A/A", args.users, 0.0),
+        (f"A/B +{mde:.2%}", args.users, mde),
+        (
+            f"A/B +{mde:.2%}, {sequential_users:,} users (always valid's plan)",
+            sequential_users,
+            mde,
+        ),
+    ]
+    for name, users, effect in cases:
         started = time.monotonic()
         result = peeks(
-            args.repetitions, args.users, effect, METRIC, args.looks, ALPHA, mde, args.seed + 1
+            args.repetitions, users, effect, METRIC, args.looks, ALPHA, mde, args.seed + 1
         )
         seconds = time.monotonic() - started
         for test, found in (("fixed horizon", result.fixed), ("always valid", result.sequential)):

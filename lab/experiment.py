@@ -26,6 +26,7 @@ import requests
 
 from botify.config import ConfigError, load_config
 from botify.redis_server import RedisServer, free_port
+from lab.autosize import planned_size, sessions_value
 from lab.days import (
     AA,
     DEFAULT_SIZE,
@@ -38,6 +39,7 @@ from lab.days import (
 )
 from lab.processes import ROOT, ProcessFailed, ServeProcess
 from lab.summary import summary
+from offline.peeking import mde_value
 from sim.worldfiles import TRACKS, world_matches
 
 STEPS = 7
@@ -102,7 +104,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help=f"a small world and {QUICK_SIZE.sessions} sessions a day (< 1 min)",
     )
-    parser.add_argument("--sessions", type=int, help="sessions a day (20000; quick: 3000)")
+    parser.add_argument(
+        "--sessions",
+        type=sessions_value,
+        help="sessions a day (20000; quick: 3000), or auto: day 2 sized by botify plan on day 1",
+    )
+    parser.add_argument(
+        "--mde",
+        type=mde_value,
+        default=0.02,
+        help="with --sessions auto: the effect to detect (2%%)",
+    )
     parser.add_argument("--seed", type=int, default=42, help="world and simulator seed (42)")
     parser.add_argument("--world", help="world folder (data, quick: data/quick)")
     parser.add_argument("--out", default=str(ROOT / "runs"), help="runs folder (runs)")
@@ -112,7 +124,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def run_experiment(args: argparse.Namespace) -> Path:
     started = time.monotonic()
     size = QUICK_SIZE if args.quick else DEFAULT_SIZE
-    if args.sessions:
+    if isinstance(args.sessions, int):
         size = Size(size.tracks, size.artists, size.users, args.sessions)
     base = load_config(args.config)
     world = Path(args.world or (ROOT / "data" / ("quick" if args.quick else ""))).resolve()
@@ -203,6 +215,8 @@ def run_experiment(args: argparse.Namespace) -> Path:
             run / "aa_day1.txt",
         )
 
+        if args.sessions == "auto":  # day 2 sized by botify plan on day 1's log
+            size = planned_size(run, base, size, args.mde)
         day2 = day2_config(base, run, world, redis_server.url, model)
         routing = routing_name(base)
         step(5, f"hot-loading the learned files; switching the service to {routing}")

@@ -37,7 +37,7 @@ from offline.metrics import METRICS, unit_metrics
 from offline.peeking import mde_value
 from offline.reading import Log
 from offline.report import number, table
-from offline.sizing import detectable_lift, units_needed
+from offline.sizing import detectable_lift, sequential_units_needed, units_needed
 from offline.stats import cuped_with_gaps
 
 
@@ -95,6 +95,11 @@ def spreads(units: pl.DataFrame, pre_units: pl.DataFrame | None = None) -> list[
 def users_needed(spread: Spread, mde: float, alpha: float, power: float) -> float:
     """Users per arm (with or without a value) for `power` at a relative effect `mde`."""
     return units_needed(spread.cv, mde, alpha, power) / spread.value_share
+
+
+def sequential_users_needed(spread: Spread, mde: float, alpha: float, power: float) -> float:
+    """The same for an experiment judged by `botify ab --sequential --mde MDE` at its end."""
+    return sequential_units_needed(spread.cv, mde, alpha, power) / spread.value_share
 
 
 def mde_at(spread: Spread, users: float, alpha: float, power: float) -> float:
@@ -247,6 +252,7 @@ def markdown(plan: Plan) -> str:
             count(users),
             count(users * plan.sessions_per_user),
             count(users * plan.arms),
+            count(sequential_users_needed(s, plan.mde, plan.alpha, plan.power)),
             percent(mde_at(s, plan.users_per_arm, plan.alpha, plan.power)),
         ]
         rows.append(row)
@@ -257,6 +263,7 @@ def markdown(plan: Plan) -> str:
         f"users per arm for +{plan.mde:.2%}",
         "sessions per arm",
         f"users in all ({plan.arms} arms)",
+        "users per arm, always valid",
         f"MDE at {plan.users_per_arm:,.0f} users per arm",
     ]
     heading = (
@@ -267,7 +274,9 @@ def markdown(plan: Plan) -> str:
     )
     notes = (
         "Sessions per arm: users per arm x the population's sessions per user (for users who "
-        "come back as often). MDE: the smallest relative increase found with that power."
+        "come back as often). Always valid: judged at the end by `botify ab --sequential "
+        f"--mde {plan.mde:g}`, which may be looked at any time. MDE: the smallest relative "
+        "increase found with that power."
     )
     return "\n\n".join(["# A/B plan", heading, table(columns, rows), notes]) + "\n"
 

@@ -41,6 +41,14 @@ class AlwaysValid:
 NOTHING = AlwaysValid(-math.inf, math.inf, 1.0)
 
 
+def half_width(var: float, tau: float, alpha: float) -> float:
+    """Half the confidence sequence's width at a look where the estimate's variance is var."""
+    tau2 = tau * tau
+    return math.sqrt(
+        var * (var + tau2) / tau2 * (math.log((var + tau2) / var) - 2 * math.log(alpha))
+    )
+
+
 def always_valid(estimate: float, var: float, tau: float, alpha: float) -> AlwaysValid:
     """The confidence sequence and p-value at one look; no information (NaN) gives nothing."""
     if not (math.isfinite(estimate) and math.isfinite(var) and var > 0):
@@ -48,9 +56,7 @@ def always_valid(estimate: float, var: float, tau: float, alpha: float) -> Alway
     tau2 = tau * tau
     log_ratio = 0.5 * math.log(var / (var + tau2)) + tau2 * estimate**2 / (2 * var * (var + tau2))
     p_value = math.exp(-log_ratio) if log_ratio > 0 else 1.0
-    half = math.sqrt(
-        var * (var + tau2) / tau2 * (math.log((var + tau2) / var) - 2 * math.log(alpha))
-    )
+    half = half_width(var, tau, alpha)
     return AlwaysValid(estimate - half, estimate + half, p_value)
 
 

@@ -6,6 +6,10 @@ assumes an effect that scales the metric (mean and spread alike, so the coeffici
 cv = sd / mean is that of the population), and equal arms of n units with a value each. The
 lift's variance is then (1 + lift)^2 cv^2 (2 / n), and the two-sided test at alpha has power
 Phi(|lift| / se - z_(1 - alpha / 2)) (the far tail, below 1e-6 at any useful power, is left out).
+
+The always-valid test (offline.sequential) finds the lift at the end when the estimate clears
+its wider half-width h(se^2): power Phi((|lift| - h) / se), a lower bound since the running
+intersection over earlier looks only helps.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from __future__ import annotations
 import math
 
 from scipy import special
+
+from offline.sequential import half_width
 
 
 def z(p: float) -> float:
@@ -40,3 +46,22 @@ def detectable_lift(cv: float, n: float, alpha: float, power: float) -> float:
 def power_at(cv: float, n: float, lift: float, alpha: float) -> float:
     """The planned probability that the test at alpha finds a true relative `lift`."""
     return float(special.ndtr(abs(lift) / lift_se(cv, n, lift) - z(1 - alpha / 2)))
+
+
+def sequential_units_needed(cv: float, lift: float, alpha: float, power: float) -> float:
+    """Units with a value per arm for `power` at the end of an experiment judged by the
+    always-valid test tuned to `lift` (--sequential --mde lift), by bisection."""
+
+    def power_with(n: float) -> float:
+        se = lift_se(cv, n, lift)
+        return float(special.ndtr((abs(lift) - half_width(se * se, lift, alpha)) / se))
+
+    low = high = units_needed(cv, lift, alpha, power)
+    if not high > 0:  # no spread (or no mean): nothing to size
+        return high
+    while power_with(high) < power:
+        low, high = high, high * 2
+    for _ in range(60):
+        middle = math.sqrt(low * high)
+        low, high = (middle, high) if power_with(middle) < power else (low, middle)
+    return high

@@ -5,12 +5,20 @@ from __future__ import annotations
 import math
 
 import pytest
+from scipy import special
 
 from lab.repetitions import population, share_significant
 from lab.synthetic import make_users
 from offline.metrics import unit_metrics
 from offline.plan import main, mde_at, spreads, users_needed
-from offline.sizing import detectable_lift, power_at, units_needed
+from offline.sequential import half_width
+from offline.sizing import (
+    detectable_lift,
+    lift_se,
+    power_at,
+    sequential_units_needed,
+    units_needed,
+)
 from tests.offline.helpers import synthetic_log
 
 
@@ -23,6 +31,11 @@ def test_sizing_formulas_agree_with_each_other_and_by_hand():
     assert power_at(0.8, n, 0.03, 0.05) == pytest.approx(0.9)
     assert detectable_lift(0.8, n, 0.05, 0.9) == pytest.approx(0.03)
     assert detectable_lift(5.0, 10, 0.05, 0.8) == math.inf  # too few units for any effect
+    # the always-valid test's wider interval needs about twice the units at 80% power
+    sequential = sequential_units_needed(0.8, 0.03, 0.05, 0.8)
+    se = lift_se(0.8, sequential, 0.03)
+    assert 0.03 - half_width(se**2, 0.03, 0.05) == pytest.approx(float(special.ndtri(0.8)) * se)
+    assert 1.7 < sequential / units_needed(0.8, 0.03, 0.05, 0.8) < 2.2
 
 
 # Few repetitions for a test: the binomial SE of an 80% share over 150 is 3.3 points, so +-10
