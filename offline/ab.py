@@ -80,6 +80,17 @@ alpha_value.__name__ = "alpha (between 0 and 1)"
 split_weights.__name__ = "split (positive weights per arm, e.g. 50,50)"
 
 
+def add_max_bad_lines(parser: argparse.ArgumentParser) -> None:
+    """--max-bad-lines, for every command that reads logs with load()."""
+    parser.add_argument(
+        "--max-bad-lines",
+        type=share,
+        default=0.01,
+        metavar="SHARE",
+        help="fail when more than this share of lines is unusable (0.01)",
+    )
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = ArgumentParser(
         prog="botify ab",
@@ -128,13 +139,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="configured share of users per arm, in arm order C,T1,... "
         "(equal), for the sample ratio mismatch check",
     )
-    parser.add_argument(
-        "--max-bad-lines",
-        type=share,
-        default=0.01,
-        metavar="SHARE",
-        help="fail when more than this share of lines is unusable (0.01)",
-    )
+    add_max_bad_lines(parser)
     parser.add_argument(
         "--config",
         metavar="CONFIG",

@@ -30,7 +30,14 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from offline.ab import ArgumentParser, alpha_value, load, pre_period_units, share
+from offline.ab import (
+    ArgumentParser,
+    add_max_bad_lines,
+    alpha_value,
+    load,
+    pre_period_units,
+    share,
+)
 from offline.assignment import assign
 from offline.errors import InputError, run_command
 from offline.metrics import METRICS, unit_metrics
@@ -181,13 +188,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--pre", nargs="+", metavar="LOG", help="an earlier period's logs: plan with CUPED"
     )
-    parser.add_argument(
-        "--max-bad-lines",
-        type=share,
-        default=0.01,
-        metavar="SHARE",
-        help="fail when more than this share of lines is unusable (0.01)",
-    )
+    add_max_bad_lines(parser)
     args = parser.parse_args(argv)
     if (args.experiment is None) != (args.arm is None):
         raise InputError("--experiment and --arm go together (one arm's users of an experiment)")
