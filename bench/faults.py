@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from bench.service import run_wrk  # noqa: E402
 from botify.redis_server import RedisServer, free_port  # noqa: E402
 from lab.processes import Process  # noqa: E402
-from tests.conftest import small_dataset  # noqa: E402
+from tests.conftest import small_dataset, write_broken_plugin  # noqa: E402
 
 WRK_NEXT = """
 math.randomseed(7)
@@ -256,32 +256,19 @@ def case_redis_down_and_frozen(tree, work) -> list[str]:
 
 def case_raising_recommender(work) -> list[str]:
     """What the report says for an arm whose recommender raises (this tree's report)."""
-    plugin = work / "broken_recs.py"
-    plugin.write_text(
-        "import numpy as np\nclass Broken:\n    def __init__(self, data):\n"
-        "        self.data = data\n    def recommend_next(self, user, prev, time):\n"
-        "        tracks = np.array([1, 2])\n        if not tracks:\n            return None\n"
-    )
+    plugin = write_broken_plugin(work)
     sys.path.insert(0, str(work))
     from botify.config import load_config
-    from botify.eventlog import EventLog
-    from botify.inprocess import InProcessRecommender
+    from lab.synthetic import write_scripted_log
 
     config_path = work / "raising.json"
     config_path.write_text(json.dumps({
         "data": small_dataset(work / "rdata"),
         "experiments": [{"name": "AB", "arms": {
             "C": [{"recommender": "contextual", "source": "i2i"}],
-            "T1": [{"recommender": "broken_recs:Broken"}]}}],
+            "T1": [{"recommender": plugin}]}}],
     }))  # fmt: skip
-    log = EventLog(work / "rlog", max_bytes=0, backups=0)
-    service = InProcessRecommender(load_config(config_path), events=log)
-    for user in range(400):
-        track = user % 100
-        for _ in range(8):
-            track = service.recommend_next(user, track, 0.8)
-        service.end_session(user, track, 0.8)
-    log.close()
+    write_scripted_log(load_config(config_path), work / "rlog", users=400, tracks=8)
     done = subprocess.run([sys.executable, "-m", "lab", "ab", str(work / "rlog"), "--experiment",
                            "AB", "--out", str(work / "rreport"), "--config", str(config_path)],
                           cwd=ROOT, capture_output=True, text=True,

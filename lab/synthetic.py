@@ -21,7 +21,10 @@ import numpy as np
 import polars as pl
 
 from botify.arms import arm_names, bucket, experiment_seed
+from botify.config import Config
+from botify.eventlog import EventLog
 from botify.events import FIELDS
+from botify.inprocess import InProcessRecommender
 from botify.lognames import file_name
 
 DAY_MS = 86_400_000
@@ -242,3 +245,23 @@ def events_frame(events: dict, experiment: str = "AB") -> pl.DataFrame:
         "latency",
         "arm",
     )
+
+
+def write_scripted_log(
+    config: Config, directory: Path, users: int, tracks: int, listened: float = 0.8
+) -> None:
+    """A log written by botify's own Service (in-process, botify.inprocess) for `config`: each
+    user plays one session of `tracks` recommended tracks, each listened to `listened`, from
+    track `user % 100`; events one second apart. Real events, with every field the service
+    logs, for the report's tests and benchmarks that need the service's own behaviour."""
+    log = EventLog(directory, max_bytes=0, backups=0)
+    clock = iter(range(1_700_000_000_000, 1_800_000_000_000, 1000))
+    service = InProcessRecommender(config, events=log, clock_ms=lambda: next(clock))
+    try:
+        for user in range(users):
+            track = user % 100
+            for _ in range(tracks):
+                track = service.recommend_next(user, track, listened)
+            service.end_session(user, track, listened)
+    finally:
+        log.close()

@@ -40,6 +40,26 @@ def run_module(module: str, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+BROKEN_PLUGIN = """
+import numpy as np
+
+class Broken:
+    def __init__(self, data):
+        self.data = data
+
+    def recommend_next(self, user, prev_track, prev_track_time):
+        tracks = np.array([1, 2])
+        if not tracks:  # a numpy idiom ported wrong: raises on every request
+            return None
+"""
+
+
+def write_broken_plugin(directory: Path) -> str:
+    """A user's recommender module `broken_recs` that raises on every request; its import path."""
+    (directory / "broken_recs.py").write_text(BROKEN_PLUGIN)
+    return "broken_recs:Broken"
+
+
 def write_lines(path: Path, records) -> Path:
     path.write_text("".join(json.dumps(record) + "\n" for record in records))
     return path

@@ -6,28 +6,14 @@ from __future__ import annotations
 import json
 
 from botify.config import load_config
-from botify.eventlog import EventLog
-from botify.inprocess import InProcessRecommender
 from botify.lognames import LOST_FILE
+from lab.synthetic import write_scripted_log
 from offline.ab import main
-from tests.conftest import small_dataset, write_config
-
-BROKEN = """
-import numpy as np
-
-class Broken:
-    def __init__(self, data):
-        self.data = data
-
-    def recommend_next(self, user, prev_track, prev_track_time):
-        tracks = np.array([1, 2])
-        if not tracks:  # a numpy idiom ported wrong: raises on every request
-            return None
-"""
+from tests.conftest import small_dataset, write_broken_plugin, write_config
 
 
 def served_log(tmp_path, monkeypatch, t1_chain) -> tuple:
-    (tmp_path / "broken_recs.py").write_text(BROKEN)
+    write_broken_plugin(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     config_path = write_config(
         tmp_path,
@@ -42,17 +28,7 @@ def served_log(tmp_path, monkeypatch, t1_chain) -> tuple:
             }
         ],
     )
-    log = EventLog(tmp_path / "log", max_bytes=0, backups=0)
-    clock = iter(range(1_700_000_000_000, 1_800_000_000_000, 1000))
-    service = InProcessRecommender(
-        load_config(config_path), events=log, clock_ms=lambda: next(clock)
-    )
-    for user in range(300):
-        track = user % 100
-        for _ in range(6):
-            track = service.recommend_next(user, track, 0.8)
-        service.end_session(user, track, 0.8)
-    log.close()
+    write_scripted_log(load_config(config_path), tmp_path / "log", users=300, tracks=6)
     return config_path, tmp_path / "log"
 
 

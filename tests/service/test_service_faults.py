@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import redis
 import requests
 
@@ -20,7 +21,7 @@ from botify.config import load_config
 from botify.loader import load
 from botify.redis_server import RedisServer, free_port
 from botify.store import connect
-from tests.conftest import ROOT, small_dataset, write_config
+from tests.conftest import ROOT, small_dataset, write_broken_plugin, write_config
 
 NO_REPEAT = [{"recommender": "contextual", "source": "i2i", "no_repeat": True}]
 
@@ -34,6 +35,18 @@ def config_for(tmp_path, redis_url, chain=NO_REPEAT, **values):
         experiments=[{"name": "EXP", "arms": {"C": chain}}],
         **values,
     )
+
+
+@pytest.fixture
+def serve_one(tmp_path, redis_url, start_service, load_data):
+    """serve_one(**config values) -> `botify serve` with one worker on the small dataset."""
+
+    def serve(**values):
+        config = config_for(tmp_path, redis_url, **values)
+        load_data(config)
+        return start_service(config, workers=1)
+
+    return serve
 
 
 def logged(tmp_path) -> list[dict]:
@@ -73,12 +86,8 @@ async def flood(port: int, connections: int, requests_each: int) -> dict[int, in
     return statuses
 
 
-def test_hundreds_of_requests_in_flight_in_one_worker_get_no_503(
-    tmp_path, redis_url, start_service, load_data
-):
-    config = config_for(tmp_path, redis_url)
-    load_data(config)
-    service = start_service(config, workers=1)
+def test_hundreds_of_requests_in_flight_in_one_worker_get_no_503(serve_one):
+    service = serve_one()
     statuses = asyncio.run(flood(service.port, connections=400, requests_each=10))
     assert statuses == {200: 4000}
 
@@ -125,18 +134,8 @@ def test_an_emptied_and_reloaded_redis_serves_the_new_data_not_a_cached_copy(
 def test_a_recommender_that_raises_is_named_in_every_event_and_in_healthz(
     tmp_path, redis_url, start_service, load_data
 ):
-    plugin = tmp_path / "broken_recs.py"
-    plugin.write_text(
-        "import numpy as np\n"
-        "class Broken:\n"
-        "    def __init__(self, data):\n"
-        "        self.data = data\n"
-        "    def recommend_next(self, user, prev_track, prev_track_time):\n"
-        "        tracks = np.array([1, 2])\n"
-        "        if not tracks:  # the numpy idiom ported wrong: raises\n"
-        "            return None\n"
-    )
-    config = config_for(tmp_path, redis_url, chain=[{"recommender": "broken_recs:Broken"}])
+    plugin = write_broken_plugin(tmp_path)
+    config = config_for(tmp_path, redis_url, chain=[{"recommender": plugin}])
     load_data(config)
     env_path = os.environ.get("PYTHONPATH", "")
     os.environ["PYTHONPATH"] = f"{tmp_path}{os.pathsep}{env_path}"
@@ -170,12 +169,8 @@ def raw_request(port: int, data: bytes, close_write: bool = False) -> bytes:
         return answer
 
 
-def test_bodies_over_the_limit_or_short_of_their_length_are_refused(
-    tmp_path, redis_url, start_service, load_data
-):
-    config = config_for(tmp_path, redis_url)
-    load_data(config)
-    service = start_service(config, workers=1)
+def test_bodies_over_the_limit_or_short_of_their_length_are_refused(tmp_path, serve_one):
+    service = serve_one()
     big = b'{"track": 1, "time": 0.5, "pad": "' + b"x" * 5000 + b'"}'
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(big[i : i + 1000]), big[i : i + 1000])
                       for i in range(0, len(big), 1000)) + b"0\r\n\r\n"  # fmt: skip
@@ -204,12 +199,8 @@ def test_bodies_over_the_limit_or_short_of_their_length_are_refused(
     assert [e["user"] for e in logged(tmp_path)] == [3]  # nothing of the refused ones
 
 
-def test_answers_name_what_failed_without_redis_internals(
-    tmp_path, redis_url, start_service, load_data
-):
-    config = config_for(tmp_path, redis_url)
-    load_data(config)
-    service = start_service(config, workers=1)
+def test_answers_name_what_failed_without_redis_internals(redis_url, serve_one):
+    service = serve_one()
     # A key botify did not write: a data error, not an outage.
     client = redis.Redis.from_url(redis_url)
     client.set("botify:u:{7}:seen", "not a set")
