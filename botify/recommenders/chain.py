@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -25,6 +26,7 @@ from botify.recommenders.base import Recommender
 from botify.recommenders.builtin import BUILTIN, Random
 
 log = logging.getLogger(__name__)
+LOG_EVERY_SECONDS = 10.0  # a failing link's log lines after its first, at most
 
 LINK_KEYS = ("recommender", "name", "skip_below", "skip_at_or_below")
 
@@ -96,6 +98,7 @@ class Chain:
     # Failures by link name in this process (raised, or answered something not a track of the
     # catalog), for /healthz; each event also names the links that failed for it.
     failures: Counter[str] = field(init=False, default_factory=Counter)
+    _logged_at: dict[str, float] = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self):
         self.state = frozenset().union(
@@ -131,29 +134,41 @@ class Chain:
                 track = link.recommender.recommend_next(user, prev_track, prev_track_time)
             except redis.RedisError:
                 raise  # the service answers 503; a fallback would hide the outage
-            except Exception:
-                log.exception("recommender %r failed; asking the next link", link.name)
-                self._failed(link, failed)
+            except Exception as error:
+                self._failed(link, failed, f"raised {type(error).__name__}: {error}", error)
                 continue
             if track is None:
                 continue
             try:
                 track = int(track)
             except (TypeError, ValueError):
-                log.warning("recommender %r answered %r, not a track id", link.name, track)
-                self._failed(link, failed)
+                self._failed(link, failed, f"answered {track!r}, not a track id")
                 continue
             if track in catalog:
                 return Answer(track, link.name, tuple(failed))
-            log.warning(
-                "recommender %r answered track %r, which is not in the catalog", link.name, track
-            )
-            self._failed(link, failed)
+            self._failed(link, failed, f"answered track {track!r}, which is not in the catalog")
         raise RuntimeError("the chain's last link (random) gave no track: is the catalog empty?")
 
-    def _failed(self, link: Link, failed: list[str]) -> None:
+    def _failed(
+        self, link: Link, failed: list[str], what: str, error: Exception | None = None
+    ) -> None:
+        """Count the failure, and say it in the server log: the first one of a link in full
+        (with its traceback), then at most one line per LOG_EVERY_SECONDS with the count, since
+        a broken link fails on every request."""
         failed.append(link.name)
         self.failures[link.name] += 1
+        now = time.monotonic()
+        if self.failures[link.name] == 1:
+            log.error("recommender %r %s; asking the next link", link.name, what, exc_info=error)
+            self._logged_at[link.name] = now
+        elif now - self._logged_at.get(link.name, 0.0) >= LOG_EVERY_SECONDS:
+            log.error(
+                "recommender %r %s (%d failures in this process so far)",
+                link.name,
+                what,
+                self.failures[link.name],
+            )
+            self._logged_at[link.name] = now
 
     def describe(self) -> list[dict]:
         return [link.describe() for link in self.links]

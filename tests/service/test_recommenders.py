@@ -193,3 +193,27 @@ def test_bad_links_fail_with_a_clear_config_error(loaded, link, message):
     _, data = loaded()
     with pytest.raises(ConfigError, match=message):
         build_chain([link], data, "experiments[0].arms.C")
+
+
+def test_a_link_that_always_fails_is_logged_once_in_full_then_counted(
+    tmp_path, monkeypatch, caplog
+):
+    from botify.config import load_config
+    from botify.inprocess import InProcessRecommender
+    from tests.conftest import small_dataset, write_broken_plugin, write_config
+
+    plugin = write_broken_plugin(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config = write_config(
+        tmp_path,
+        data=small_dataset(tmp_path / "data"),
+        experiments=[{"name": "E", "arms": {"C": [{"recommender": plugin}]}}],
+    )
+    recommender = InProcessRecommender(load_config(config))
+    with caplog.at_level("ERROR", logger="botify.recommenders.chain"):
+        for user in range(200):
+            recommender.recommend_next(user, 3, 0.5)
+    assert recommender.service.experiments.failures() == {"C": {plugin: 200}}
+    records = [r for r in caplog.records if plugin in r.getMessage()]
+    assert len(records) == 1 and records[0].exc_info is not None  # not 200 tracebacks
+    assert "raised ValueError: The truth value" in records[0].getMessage()
