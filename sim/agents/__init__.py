@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from sim.agents.remote import RemoteAgent
 
 # the course's agents, then reference baselines for calibration
-AGENTS = ("remote", "dummy", "console", "oracle", "inprocess", "toppop", "sticky")
+AGENTS = ("remote", "dummy", "console", "oracle", "neighbours", "inprocess", "toppop", "sticky")
 
 
 def make_agent(name: str, world: World, config: SimConfig, seed: int) -> Agent | RemoteAgent:
@@ -33,6 +33,10 @@ def make_agent(name: str, world: World, config: SimConfig, seed: int) -> Agent |
         from sim.agents.oracle import OracleAgent
 
         return OracleAgent()
+    if name == "neighbours":
+        from sim.agents.neighbours import NeighboursAgent
+
+        return NeighboursAgent()
     if name == "inprocess":
         from sim.agents.inprocess import InprocessAgent
 

@@ -39,10 +39,14 @@ class OracleAgent(Agent):
         """The session's best tracks before the artist discount, in order; the discount only
         lowers a value, so the scan in `recommend` can stop early."""
         assert self._env is not None
-        self._scores = self._env.world.embeddings @ session.embedding
+        self._scores = self._env.world.embeddings @ self._taste(session)
         self._order = dense_top_k(self._scores[None, :], CANDIDATES)[0].tolist()
         self._raw = {t: self._fraction(session, float(self._scores[t])) for t in self._order}
         self._session = session
+
+    def _taste(self, session: ListeningSession) -> np.ndarray:
+        """The vector the session's tracks are scored against: its hidden interest."""
+        return session.embedding
 
     @staticmethod
     def _fraction(session: ListeningSession, score: float) -> float:

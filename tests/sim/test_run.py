@@ -7,10 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sim.agents.base import Agent
 from sim.agents.console import ConsoleAgent, StopRun
+from sim.agents.neighbours import NeighboursAgent
 from sim.day import run_visits
 from sim.env import RecEnv
 from sim.run import main
@@ -106,6 +108,30 @@ def test_oracle_beats_sticky_beats_random(sim_config, tmp_path):
 
     dummy, sticky, oracle = mean_time("dummy"), mean_time("sticky"), mean_time("oracle")
     assert oracle > 3 * dummy and dummy < sticky < oracle
+    # the item-to-item ceiling: beats the baselines that learn nothing, not the oracle
+    assert sticky < mean_time("neighbours") < oracle
+
+
+def test_neighbours_agent_plays_like_the_first_track_and_tires_of_its_artist(world):
+    env = RecEnv(world)
+    agent = NeighboursAgent()
+    agent.attach(env)
+    observation, info = env.reset(seed=3, options={"user": 2})
+    first = observation["track"]
+    similarity = world.embeddings @ world.embeddings[first]
+    played = [first]
+    for _ in range(12):
+        track = agent.recommend(observation, 1.0, info)
+        assert track not in played
+        played.append(track)
+        observation, _, done, _, info = env.step(track)
+        if done:
+            break
+    # its first pick is among the first track's nearest, not the session interest's
+    assert similarity[played[1]] >= np.sort(similarity)[-40]
+    # the artist discount sends it to other artists before the first artist's tracks run out
+    artists = {int(world.track_artist[t]) for t in played}
+    assert len(artists) > 1
 
 
 def test_console_agent_reads_track_ids(world):
