@@ -102,6 +102,7 @@ def generate(folder: Path, n_events: int, seed: int = 0) -> tuple[Path, Path]:
             recommender=pl.lit("sticky_artist"),
             failed=pl.lit([], dtype=pl.List(pl.String)),
             data_version=pl.lit("1-00000000"),
+            propensity=pl.lit(None, dtype=pl.Float64),
         )
         .select(list(FIELDS))
     )  # the event record's fields, in its order

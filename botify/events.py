@@ -4,7 +4,9 @@ The course's notebooks read the log with `pandas.read_json(path, lines=True)` an
 line as a track event, so `message` keeps exactly the values "next" and "last" and the course's
 fields keep their meaning. botify adds `recommender`: the chain link that answered (null on
 `last`), `failed`: the links before it that raised or answered no catalog track (empty when none
-did), and `data_version`: the data version the request was served from.
+did), `data_version`: the data version the request was served from, and `propensity`: the
+probability with which the chain chose the recommended track (null on `last`, and for a
+recommender of one's own that does not state it), for off-policy evaluation.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ FIELDS: dict[str, type] = {
     "recommender": str,
     "failed": list,  # names of chain links
     "data_version": str,
+    "propensity": float,
 }
 
 
@@ -41,6 +44,7 @@ def make_event(
     recommender: str | None,
     failed: list[str],
     data_version: str,
+    propensity: float | None,
 ) -> dict[str, Any]:
     return {
         "message": message,
@@ -54,4 +58,5 @@ def make_event(
         "recommender": recommender,
         "failed": failed,
         "data_version": data_version,
+        "propensity": propensity,
     }

@@ -63,6 +63,7 @@ class Service:
                 answer.link,
                 list(answer.failed),
                 snapshot.version,
+                answer.propensity,
             )
         )
         return {"user": user, "track": answer.track}
@@ -87,6 +88,7 @@ class Service:
                 None,
                 [],
                 snapshot.version,
+                None,
             )
         )
         return {"user": user}

@@ -181,6 +181,7 @@ def to_frame(events: dict) -> pl.DataFrame:
         .alias("recommender"),
         pl.lit([], dtype=pl.List(pl.String)).alias("failed"),
         pl.lit(SYNTHETIC_VERSION).alias("data_version"),
+        pl.lit(None, dtype=pl.Float64).alias("propensity"),  # its recommenders state none
     )
     assert logged.columns == list(FIELDS)  # the event record's fields, in its order
     return logged

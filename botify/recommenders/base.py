@@ -3,17 +3,28 @@
 A recommender answers None when it has nothing to say; its chain then asks the next one.
 Most recommenders only produce candidates, best first; the base class picks one of them, either
 the best (`ranked`) or at random, skipping what the session has already played or been
-recommended (`no_repeat`).
+recommended (`no_repeat`). `choose` answers with the probability the track was chosen with (its
+propensity, logged with the event); a subclass that overrides `recommend_next` instead of
+`candidates` or `draw` answers with an unknown propensity.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
 from botify.data import DataView, Read, session_key
+from botify.recommenders.draws import Draw, Ranked, Uniform, pick
+
+__all__ = ["Choice", "Recommender", "pick", "states_propensities"]
+
+
+class Choice(NamedTuple):
+    track: int
+    propensity: float | None  # the probability it was chosen with; None: the recommender's own
 
 
 class Recommender:
@@ -31,7 +42,7 @@ class Recommender:
         *,
         ranked: bool = False,
         no_repeat: bool = False,
-        seed: int | None = None,
+        seed: int | str | None = None,
     ):
         for name, value in (("ranked", ranked), ("no_repeat", no_repeat)):
             if not isinstance(value, bool):
@@ -52,11 +63,30 @@ class Recommender:
     ) -> Sequence[int] | np.ndarray | None:
         raise NotImplementedError
 
-    def recommend_next(self, user: int, prev_track: int, prev_track_time: float) -> int | None:
+    def draw(self, user: int, prev_track: int, prev_track_time: float) -> Draw | None:
+        """The distribution of this request's answer, or None when there is nothing to say."""
         candidates = self.candidates(user, prev_track, prev_track_time)
         if candidates is None or len(candidates) == 0:
             return None
-        return pick(candidates, self.ranked, self.excluded(user, prev_track), self.rng)
+        excluded = self.excluded(user, prev_track)
+        if self.ranked:
+            best = pick(candidates, True, excluded, self.rng)
+            return None if best is None else Ranked(best)
+        return Uniform(candidates, excluded)
+
+    def choose(self, user: int, prev_track: int, prev_track_time: float) -> Choice | None:
+        if not states_propensities(self):
+            track = self.recommend_next(user, prev_track, prev_track_time)
+            return None if track is None else Choice(track, None)
+        draw = self.draw(user, prev_track, prev_track_time)
+        track = None if draw is None else draw.sample(self.rng)
+        if draw is None or track is None:
+            return None
+        return Choice(track, draw.probability(track))
+
+    def recommend_next(self, user: int, prev_track: int, prev_track_time: float) -> int | None:
+        choice = self.choose(user, prev_track, prev_track_time)
+        return None if choice is None else choice.track
 
     def excluded(self, user: int, prev_track: int) -> frozenset[int]:
         """With no_repeat, what the session has played (the previous track too) or been
@@ -70,29 +100,10 @@ class Recommender:
         return {"recommender": type(self).__name__, **options}
 
 
-def pick(
-    candidates: Sequence[int] | np.ndarray,
-    ranked: bool,
-    excluded: frozenset[int],
-    rng: random.Random,
-) -> int | None:
-    """The first candidate not excluded (ranked), or a uniformly random one."""
-    if ranked:
-        if not excluded:
-            return int(candidates[0])
-        for candidate in candidates:
-            if int(candidate) not in excluded:
-                return int(candidate)
-        return None
-    size = len(candidates)
-    # A few draws almost always succeed; filtering the whole list is the rare fallback.
-    for _ in range(8):
-        candidate = int(candidates[rng.randrange(size)])
-        if candidate not in excluded:
-            return candidate
-    remaining = [
-        c
-        for c in (candidates.tolist() if isinstance(candidates, np.ndarray) else candidates)
-        if c not in excluded
-    ]
-    return int(rng.choice(remaining)) if remaining else None
+def states_propensities(recommender: object) -> bool:
+    """Whether the recommender answers by its `draw` (so with a known propensity): not a
+    Recommender subclass that overrides `recommend_next` itself."""
+    return (
+        isinstance(recommender, Recommender)
+        and type(recommender).recommend_next is Recommender.recommend_next
+    )

@@ -7,6 +7,7 @@ import numpy as np
 
 from botify.data import DataView, Read, history_key, items_key, session_key, users_key
 from botify.recommenders.base import Recommender
+from botify.recommenders.draws import Ranked, Uniform, Weighted
 
 
 def _check_source(source: object) -> str:
@@ -26,6 +27,12 @@ class Random(Recommender):
 
     def candidates(self, user, prev_track, prev_track_time):
         return self.data.catalog.ids
+
+    def draw(self, user, prev_track, prev_track_time):
+        if self.ranked:
+            return super().draw(user, prev_track, prev_track_time)
+        catalog = self.data.catalog  # its index counts the excluded tracks without a scan
+        return Uniform(catalog.ids, self.excluded(user, prev_track), catalog.__contains__)
 
 
 class TopPop(Recommender):
@@ -157,7 +164,7 @@ class HistoryI2I(_ListSourced):
     def candidates(self, user, prev_track, prev_track_time):
         return self.scored(user, prev_track, prev_track_time)[0]
 
-    def recommend_next(self, user, prev_track, prev_track_time):
+    def draw(self, user, prev_track, prev_track_time):
         tracks, scores = self.scored(user, prev_track, prev_track_time)
         if tracks is None or len(tracks) == 0:
             return None
@@ -168,9 +175,8 @@ class HistoryI2I(_ListSourced):
             if len(tracks) == 0:
                 return None
         if self.ranked:
-            return int(tracks[0])
-        threshold = self.rng.random() * scores.sum()
-        return int(tracks[min(int(np.searchsorted(np.cumsum(scores), threshold)), len(tracks) - 1)])
+            return Ranked(int(tracks[0]))
+        return Weighted(tracks, scores)
 
     def describe(self):
         return {**super().describe(), "history": self.history}

@@ -6,7 +6,11 @@ options, and the link's own options:
   {"recommender": "contextual", "source": "i2i", "ranked": true, "skip_below": 0.1}
 - "name": what the event log records as the answering link (default: the recommender's name);
 - "skip_below" / "skip_at_or_below": pass straight to the next link when the previous track was
-  listened to less than (or at most) this fraction.
+  listened to less than (or at most) this fraction;
+- "explore": {"probability": p, "from": "genre" | "top" | "catalog"}: with probability p a random
+  track of that set instead (botify.recommenders.explore).
+Each answer carries its propensity (the probability the track was chosen with), or None for a
+recommender that does not state it.
 """
 
 from __future__ import annotations
@@ -24,11 +28,12 @@ from botify.config import ConfigError
 from botify.data import DataView, Read
 from botify.recommenders.base import Recommender
 from botify.recommenders.builtin import BUILTIN, Random
+from botify.recommenders.explore import Exploring
 
 log = logging.getLogger(__name__)
 LOG_EVERY_SECONDS = 10.0  # a failing link's log lines after its first, at most
 
-LINK_KEYS = ("recommender", "name", "skip_below", "skip_at_or_below")
+LINK_KEYS = ("recommender", "name", "skip_below", "skip_at_or_below", "explore")
 
 
 def _normalise(name: str) -> str:
@@ -89,6 +94,7 @@ class Answer(NamedTuple):
     track: int
     link: str  # the link that answered
     failed: tuple[str, ...]  # the links before it that raised or answered no catalog track
+    propensity: float | None = None  # the probability the track was chosen with, if known
 
 
 @dataclass
@@ -131,21 +137,22 @@ class Chain:
             if link.skips(prev_track_time):
                 continue
             try:
-                track = link.recommender.recommend_next(user, prev_track, prev_track_time)
+                choice = _choose(link.recommender, user, prev_track, prev_track_time)
             except redis.RedisError:
                 raise  # the service answers 503; a fallback would hide the outage
             except Exception as error:
                 self._failed(link, failed, f"raised {type(error).__name__}: {error}", error)
                 continue
-            if track is None:
+            if choice is None:
                 continue
+            track, propensity = choice
             try:
                 track = int(track)
             except (TypeError, ValueError):
                 self._failed(link, failed, f"answered {track!r}, not a track id")
                 continue
             if track in catalog:
-                return Answer(track, link.name, tuple(failed))
+                return Answer(track, link.name, tuple(failed), propensity)
             self._failed(link, failed, f"answered track {track!r}, which is not in the catalog")
         raise RuntimeError("the chain's last link (random) gave no track: is the catalog empty?")
 
@@ -174,6 +181,17 @@ class Chain:
         return [link.describe() for link in self.links]
 
 
+def _choose(
+    recommender: Any, user: int, prev_track: int, prev_track_time: float
+) -> tuple[Any, float | None] | None:
+    """(track, propensity), or None: a user's class with only recommend_next states none."""
+    choose = getattr(recommender, "choose", None)
+    if choose is not None:
+        return choose(user, prev_track, prev_track_time)
+    track = recommender.recommend_next(user, prev_track, prev_track_time)
+    return None if track is None else (track, None)
+
+
 def _threshold(where: str, key: str, value: object) -> float | None:
     if value is None:
         return None
@@ -196,6 +214,9 @@ def build_link(spec: object, data: DataView, where: str, seed: int | None = None
             recommender = cls(data, seed=seed, **options)
         else:
             recommender = cls(data, **options)
+        if "explore" in spec:
+            explore_seed = None if seed is None else f"{seed}:explore"  # not the link's stream
+            recommender = Exploring(recommender, spec["explore"], explore_seed)
     except TypeError as error:
         raise ConfigError(f"{where}: {spec['recommender']}: bad options ({error})") from None
     except ValueError as error:
