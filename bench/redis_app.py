@@ -14,7 +14,7 @@ from flask import Flask, request
 from flask_restful import Api, Resource
 
 from botify.config import load_config, redis_url
-from botify.data import DataView
+from botify.data import DataView, Listen
 from botify.experiments import build_experiments
 from botify.store import RedisStore, connect
 
@@ -40,9 +40,10 @@ def create_app(config_path: str) -> Flask:
             body = request.get_json(force=True)
             track, listened = int(body["track"]), float(body["time"])
             chain, _ = experiments.assign(user)
-            with data.request(chain.reads(user, track, listened)):
+            listen = Listen(user, track, listened, chain.state)
+            with data.request(chain.reads(user, track, listened), listen):
                 pass
-            store.record(user, track, listened, 1, chain.state)
+            store.recommended(user, 1, chain.state)
             return {"user": user, "track": 1}
 
     app = Flask(__name__)

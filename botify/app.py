@@ -24,7 +24,7 @@ import time
 
 import redis
 import ujson
-from flask import Flask, make_response, request
+from flask import Flask, Response, make_response, request
 from flask_restful import Api, Resource
 from werkzeug.exceptions import HTTPException
 
@@ -35,12 +35,19 @@ from botify.experiments import build_experiments
 from botify.service import Service
 from botify.store import RedisStore, connect
 from botify.validation import BadInput, parse_id, parse_listen
+from botify.worktime import work_clock
 
 log = logging.getLogger(__name__)
 
 
 def error(status: int, message: str):
     return {"message": message}, status
+
+
+def answer(payload: dict) -> Response:
+    """A 200 in JSON, made here: flask-restful passes a response through as it is, without
+    choosing a representation for it."""
+    return Response(ujson.dumps(payload, ensure_ascii=False), mimetype="application/json")
 
 
 class RateLimitedLog:
@@ -117,7 +124,9 @@ class Hello(Resource):
 
 class ServiceResource(Resource):
     """A resource of the running service: its decisions (`service`), its Redis (`store`) and the
-    largest body it takes."""
+    largest body it takes. One instance serves every request (it keeps nothing of them)."""
+
+    init_every_request = False
 
     def __init__(self, service: Service, store: RedisStore, body_limit: int):
         self.service = service
@@ -135,24 +144,24 @@ class Track(ServiceResource):
 
 
 class Listen(ServiceResource):
-    """POST /next and /last: a user's listen of a track; `answer` is the service's method."""
+    """POST /next and /last: a user's listen of a track; `method` is the service's."""
 
-    answer = ""
+    method = ""
 
     @guarded
     def post(self, user: str):
-        started = time.perf_counter()
+        started = self.service.work_seconds()
         user_id = parse_id(user, "user")
         track, listened = parse_listen(read_body(self.body_limit))
-        return getattr(self.service, self.answer)(user_id, track, listened, started)
+        return answer(getattr(self.service, self.method)(user_id, track, listened, started))
 
 
 class NextTrack(Listen):
-    answer = "next"
+    method = "next"
 
 
 class LastTrack(Listen):
-    answer = "last"
+    method = "last"
 
 
 class Health(ServiceResource):
@@ -230,7 +239,9 @@ def create_app(
             retry_events=config["log_retry_events"],
         )
     data = DataView(store)
-    service = Service(store, data, build_experiments(config, data), events)
+    service = Service(
+        store, data, build_experiments(config, data), events, work_seconds=work_clock()
+    )
     app.extensions["botify"] = service
 
     api = JsonApi(app, catch_all_404s=True)

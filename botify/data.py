@@ -4,6 +4,10 @@ A recommender holds a `DataView`. Its reads go to a `Store` (Redis in the servic
 simulator's in-process mode). While the service handles a request, the view serves reads from
 what `DataView.request()` fetched up front for the whole chain (one pipelined round trip); a read
 that nobody declared is fetched on demand, from the same data version.
+
+The same round trip records the request's `Listen` (the user's history and session keep the
+track played, whatever the answer), after the reads: declared reads see the user's state before
+this listen, an undeclared read of the history or session sees it recorded.
 """
 
 from __future__ import annotations
@@ -49,6 +53,16 @@ def session_key(user: int) -> Read:
     return Read("session", user)
 
 
+class Listen(NamedTuple):
+    """What a /next records whatever it answers: the track the user played and how much of it,
+    into the per-user state that the chain keeps (`state`: "history", "session")."""
+
+    user: int
+    track: int
+    time: float
+    state: frozenset[str]
+
+
 @dataclass(frozen=True)
 class Session:
     """The user's current session: what it has played or been recommended, and how it began."""
@@ -76,15 +90,26 @@ class NoData(RuntimeError):
 
 
 class Store(Protocol):
-    def read(self, keys: Sequence[Read], version: str | None = None) -> tuple[Snapshot, list]:
+    def known_snapshot(self) -> Snapshot:
+        """The snapshot this process last knew to be live (read from the store only the first
+        time), to check a request before its round trip."""
+
+    def read(
+        self, keys: Sequence[Read], version: str | None = None, listen: Listen | None = None
+    ) -> tuple[Snapshot, list]:
         """The current snapshot and the values of `keys`, consistent with it. With `version`,
-        read that version's data (a request keeps the version it started with)."""
+        read that version's data (a request keeps the version it started with). With `listen`,
+        record it in the same round trip, after the reads."""
+
+    def recommended(self, user: int, track: int, state: frozenset[str]) -> None:
+        """Add the answer of a /next to the user's session (if `state` keeps one), without
+        waiting for the store to confirm it."""
 
     def record(
         self, user: int, track: int, time: float, recommendation: int | None, state: frozenset[str]
     ) -> None:
-        """Remember a `/next`: the listen in the history, both tracks in the session. `state`
-        says which of "history" and "session" the chain uses."""
+        """Remember a `/next` at once: the listen and its answer (`read` with a `listen`, then
+        `recommended`, in one call). `state` says which of "history" and "session" to keep."""
 
     def end_session(self, user: int) -> None:
         """Forget the user's session (at `/last`)."""
@@ -104,7 +129,13 @@ _current: contextvars.ContextVar[_RequestReads | None] = contextvars.ContextVar(
 class NoStore:
     """The store of a view that is never read: chains built only to check a config."""
 
-    def read(self, keys: Sequence[Read], version: str | None = None) -> tuple[Snapshot, list]:
+    def known_snapshot(self) -> Snapshot:
+        raise NoData("no data: this view only checks a config")
+
+    def read(self, keys, version=None, listen=None) -> tuple[Snapshot, list]:
+        raise NoData("no data: this view only checks a config")
+
+    def recommended(self, user, track, state) -> None:
         raise NoData("no data: this view only checks a config")
 
     def record(self, user, track, time, recommendation, state) -> None:
@@ -122,9 +153,12 @@ class DataView:
         self.store: Store = NoStore() if store is None else store
 
     @contextmanager
-    def request(self, keys: Sequence[Read] = ()) -> Iterator[Snapshot]:
-        """Fetch `keys` in one round trip and serve them to every read inside the block."""
-        snapshot, values = self.store.read(keys)
+    def request(
+        self, keys: Sequence[Read] = (), listen: Listen | None = None
+    ) -> Iterator[Snapshot]:
+        """Fetch `keys` in one round trip (recording `listen` in it) and serve them to every read
+        inside the block."""
+        snapshot, values = self.store.read(keys, listen=listen)
         token = _current.set(_RequestReads(snapshot, dict(zip(keys, values, strict=True))))
         try:
             yield snapshot

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from botify.config import Config, load_config
-from botify.data import EMPTY_SESSION, DataView, Read, Session, Snapshot
+from botify.data import EMPTY_SESSION, DataView, Listen, Read, Session, Snapshot
 from botify.dataset import Dataset, read_configured_dataset
 from botify.experiments import build_experiments
 from botify.service import EventSink, Service, wall_clock_ms
@@ -47,19 +47,32 @@ class MemoryStore:
             return self.sessions.get(key.id, EMPTY_SESSION)
         raise ValueError(f"unknown read {key!r}")
 
-    def read(self, keys: Sequence[Read], version: str | None = None) -> tuple[Snapshot, list]:
-        return self.snapshot, [self._value(key) for key in keys]
+    def known_snapshot(self) -> Snapshot:
+        return self.snapshot
 
-    def record(self, user, track, time, recommendation, state) -> None:
-        if "history" in state:
-            history = self.histories.setdefault(user, [])
-            history.insert(0, (track, time))
-            del history[self.history_length :]
+    def read(
+        self, keys: Sequence[Read], version: str | None = None, listen: Listen | None = None
+    ) -> tuple[Snapshot, list]:
+        values = [self._value(key) for key in keys]
+        if listen is not None:
+            user, track, time, state = listen
+            if "history" in state:
+                history = self.histories.setdefault(user, [])
+                history.insert(0, (track, time))
+                del history[self.history_length :]
+            self.recommended(user, track, state)
+        return self.snapshot, values
+
+    def recommended(self, user: int, track: int, state: frozenset[str]) -> None:
         if "session" in state:
             session = self.sessions.get(user, EMPTY_SESSION)
-            played = {track} if recommendation is None else {track, recommendation}
             first = track if session.first_track is None else session.first_track
-            self.sessions[user] = Session(session.seen | played, first)
+            self.sessions[user] = Session(session.seen | {track}, first)
+
+    def record(self, user, track, time, recommendation, state) -> None:
+        self.read((), listen=Listen(user, track, time, state))
+        if recommendation is not None:
+            self.recommended(user, recommendation, state)
 
     def end_session(self, user: int) -> None:
         self.sessions.pop(user, None)

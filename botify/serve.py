@@ -54,7 +54,10 @@ class BotifyApplication(BaseApplication):
         self.cfg.set("worker_exit", _flush_event_log)
 
     def load(self):
+        from botify import onesend
         from botify.app import create_app
+
+        onesend.install()
 
         config = self.botify_config
         if config.source is not None:

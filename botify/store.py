@@ -20,8 +20,9 @@ import ujson
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from botify.data import EMPTY_SESSION, NoData, Read, Session, Snapshot
+from botify.data import EMPTY_SESSION, Listen, NoData, Read, Session, Snapshot
 from botify.dataset import ID_DTYPE, Catalog, Lists
+from botify.roundtrip import Command, owing_replies, round_trip, send_unwaited
 
 # Connections a client may hold beyond its requests in flight (health checks, the loader).
 POOL_SPARE = 8
@@ -31,8 +32,9 @@ def connect(url: str, timeout: float = 0.5, in_flight: int = 100) -> redis.Redis
     """A client that fails fast: a frozen Redis costs one `timeout`, never a hang or two timeouts
     (only a dropped connection is retried, once, on a new one: a restarted Redis answers the
     retry). Its pool has a connection for each of `in_flight` requests at once, so a busy
-    worker never runs out ("Too many connections")."""
-    return redis.Redis.from_url(
+    worker never runs out ("Too many connections"). Its connections can also send writes
+    without waiting for their replies (botify.roundtrip)."""
+    client = redis.Redis.from_url(
         url,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
@@ -40,6 +42,7 @@ def connect(url: str, timeout: float = 0.5, in_flight: int = 100) -> redis.Redis
         health_check_interval=0,
         max_connections=in_flight + POOL_SPARE,
     )
+    return owing_replies(client)
 
 
 def text(raw: object) -> str:
@@ -180,6 +183,9 @@ class RedisStore:
             lists[(kind, source)].get(-1)  # build the index now
         return lists
 
+    def known_snapshot(self) -> Snapshot:
+        return self._latest or self.current_snapshot()
+
     def current_snapshot(self) -> Snapshot:
         version = self.live_version()
         if version is None:
@@ -191,17 +197,17 @@ class RedisStore:
 
     # -- reads ---------------------------------------------------------------------------
 
-    def _queue(self, pipe, version: str, key: Read) -> None:
+    def _queue(self, commands: list[Command], version: str, key: Read) -> None:
         kind = key.kind
         if kind == "items":
-            pipe.get(self.keys.items(version, key.source, key.id))
+            commands.append(("GET", self.keys.items(version, key.source, key.id)))
         elif kind == "users":
-            pipe.get(self.keys.users(version, key.source, key.id))
+            commands.append(("GET", self.keys.users(version, key.source, key.id)))
         elif kind == "history":
-            pipe.lrange(self.keys.history(key.id), 0, -1)
+            commands.append(("LRANGE", self.keys.history(key.id), 0, -1))
         elif kind == "session":
-            pipe.smembers(self.keys.seen(key.id))
-            pipe.get(self.keys.first_track(key.id))
+            commands.append(("SMEMBERS", self.keys.seen(key.id)))
+            commands.append(("GET", self.keys.first_track(key.id)))
         else:
             raise ValueError(f"unknown read {key!r}")
 
@@ -245,26 +251,34 @@ class RedisStore:
         fetched = dict(zip(remote, self._decode(remote, replies), strict=True))
         return [local[key] if key in local else fetched[key] for key in keys]
 
-    def read(self, keys: Sequence[Read], version: str | None = None) -> tuple[Snapshot, list]:
+    def read(
+        self, keys: Sequence[Read], version: str | None = None, listen: Listen | None = None
+    ) -> tuple[Snapshot, list]:
         if version is not None:
             snapshot = self._snapshot(version)
             local, remote = self._split(snapshot, keys)
-            pipe = self.client.pipeline(transaction=False)
+            commands: list[Command] = []
             for key in remote:
-                self._queue(pipe, version, key)
-            return snapshot, self._merge(keys, local, remote, pipe.execute() if remote else [])
-        snapshot = self._latest or self.current_snapshot()
+                self._queue(commands, version, key)
+            replies = round_trip(self.client, commands) if commands else []
+            return snapshot, self._merge(keys, local, remote, replies)
+        snapshot = self.known_snapshot()
         local, remote = self._split(snapshot, keys)
-        if not remote and time.monotonic() - self._checked_at < self.version_check_seconds:
-            return snapshot, self._merge(keys, local, remote, [])
-        # The live version rides along with the reads; in the rare case it changed (a reload),
-        # read again from the new one. The loader keeps the old version a grace period, so what
-        # was read from it, or is served from memory a moment after the switch, stays valid.
-        pipe = self.client.pipeline(transaction=False)
-        pipe.get(self.keys.version)
+        writes = listen is not None and bool(listen.state)
+        if not remote and not writes:
+            if time.monotonic() - self._checked_at < self.version_check_seconds:
+                return snapshot, self._merge(keys, local, remote, [])
+        # The live version rides along with the reads, and the listen's writes after them; in
+        # the rare case the version changed (a reload), read again from the new one. The loader
+        # keeps the old version a grace period, so what was read from it, or is served from
+        # memory a moment after the switch, stays valid.
+        commands = [("GET", self.keys.version)]
         for key in remote:
-            self._queue(pipe, snapshot.version, key)
-        replies = pipe.execute()
+            self._queue(commands, snapshot.version, key)
+        if writes:
+            assert listen is not None
+            commands += self._listen_writes(listen)
+        replies = round_trip(self.client, commands)
         live = replies[0]
         if live is None:
             self._latest = None
@@ -277,24 +291,35 @@ class RedisStore:
 
     # -- per-user state ------------------------------------------------------------------
 
+    def _listen_writes(self, listen: Listen) -> list[Command]:
+        user, track, time, state = listen
+        commands: list[Command] = []
+        if "history" in state:
+            key = self.keys.history(user)
+            commands.append(("LPUSH", key, f"{track}:{time!r}"))
+            commands.append(("LTRIM", key, 0, self.history_length - 1))
+            commands.append(("EXPIRE", key, self.history_ttl))
+        if "session" in state:
+            seen = self.keys.seen(user)
+            commands.append(("SADD", seen, track))
+            commands.append(("EXPIRE", seen, self.session_ttl))
+            first = self.keys.first_track(user)
+            commands.append(("SET", first, track, "NX", "EX", self.session_ttl))
+        return commands
+
+    def recommended(self, user: int, track: int, state: frozenset[str]) -> None:
+        # The listen's writes, just before, made the session's key and gave it its time to live.
+        if "session" in state:
+            send_unwaited(self.client, [("SADD", self.keys.seen(user), track)])
+
     def record(
         self, user: int, track: int, time: float, recommendation: int | None, state: frozenset[str]
     ) -> None:
-        if not state:
-            return
-        pipe = self.client.pipeline(transaction=False)
-        if "history" in state:
-            key = self.keys.history(user)
-            pipe.lpush(key, f"{track}:{time!r}")
-            pipe.ltrim(key, 0, self.history_length - 1)
-            pipe.expire(key, self.history_ttl)
-        if "session" in state:
-            seen = self.keys.seen(user)
-            played = (track,) if recommendation is None else (track, recommendation)
-            pipe.sadd(seen, *played)
-            pipe.expire(seen, self.session_ttl)
-            pipe.set(self.keys.first_track(user), track, nx=True, ex=self.session_ttl)
-        pipe.execute()
+        commands = self._listen_writes(Listen(user, track, time, state))
+        if "session" in state and recommendation is not None:
+            commands.append(("SADD", self.keys.seen(user), recommendation))
+        if commands:
+            round_trip(self.client, commands)
 
     def end_session(self, user: int) -> None:
         self.client.delete(self.keys.seen(user), self.keys.first_track(user))

@@ -32,7 +32,8 @@ class Random(Recommender):
         if self.ranked:
             return super().draw(user, prev_track, prev_track_time)
         catalog = self.data.catalog  # its index counts the excluded tracks without a scan
-        return Uniform(catalog.ids, self.excluded(user, prev_track), catalog.__contains__)
+        uniform = Uniform(catalog.ids, self.excluded(user, prev_track), catalog.__contains__)
+        return uniform if uniform.left else None
 
 
 class TopPop(Recommender):
@@ -170,7 +171,7 @@ class HistoryI2I(_ListSourced):
             return None
         if self.no_repeat:
             seen = self.excluded(user, prev_track)
-            keep = np.array([int(t) not in seen for t in tracks], dtype=bool)
+            keep = ~np.isin(tracks, np.fromiter(seen, dtype=tracks.dtype, count=len(seen)))
             tracks, scores = tracks[keep], scores[keep]
             if len(tracks) == 0:
                 return None

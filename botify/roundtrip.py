@@ -1,0 +1,110 @@
+"""Redis on the request path: a request's commands in one round trip, and writes sent without
+waiting for their replies, on the client's own pooled connections.
+
+`round_trip` sends a list of commands at once and reads their raw replies (what redis-py's
+pipeline does, without its per-command layers, which cost a worker more than Redis does).
+
+A /next answers once its round trip is back; the write that depends on the answer (the
+recommendation into the session) is sent before the answer goes out, with `send_unwaited`:
+nobody waits for Redis to confirm it. The connection counts the replies it is owed and reads them
+before the replies of its next command, which by then have long arrived: an error reply is
+logged, and the connection stays in step with Redis, as redis-py expects.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import redis
+from redis.connection import AbstractConnection
+
+log = logging.getLogger(__name__)
+
+Command = tuple  # ("GET", key), ("SADD", key, member), ...
+
+
+class OwedReplies(AbstractConnection):
+    """Mixed into the pool's connection class (before it, which it leaves abstract here):
+    counts the replies of unwaited writes, and reads them before any other."""
+
+    owed = 0
+
+    def send_unwaited(self, commands: Sequence[Command]) -> None:
+        self.send_packed_command(self.pack_commands(commands))
+        self.owed += len(commands)
+
+    def read_response(self, *args, **kwargs):
+        while self.owed:
+            self.owed -= 1
+            try:
+                super().read_response()
+            except redis.ResponseError as error:
+                log.error("a write sent without waiting failed: %s", error)
+        return super().read_response(*args, **kwargs)
+
+    def can_read(self, timeout: float = 0) -> bool:
+        """The pool asks this before handing a connection out, to catch one out of step
+        (unread data, or closed by Redis), and redis-py polls the socket for it each time. This
+        connection is in step but for the replies it counts (every other reply is read as it
+        comes), and a closed one fails its next command, which `round_trip` (and the client,
+        botify.store.connect) retries once on a fresh connection: so no poll."""
+        return False
+
+    def disconnect(self, *args, **kwargs) -> None:
+        self.owed = 0
+        super().disconnect(*args, **kwargs)
+
+
+def owing_replies(client: redis.Redis) -> redis.Redis:
+    """Make `client`'s pool hand out connections that can send without waiting (before it has
+    made any: its class is the one the URL chose, TCP, TLS or a Unix socket)."""
+    pool = client.connection_pool
+    base = pool.connection_class
+    if not issubclass(base, OwedReplies):
+        pool.connection_class = type(f"Owing{base.__name__}", (OwedReplies, base), {})
+    return client
+
+
+def round_trip(client: redis.Redis, commands: Sequence[Command]) -> list:
+    """The raw replies of `commands`, sent at once. An error reply raises (the first one, once
+    every reply is read); a dropped connection is retried once on a fresh one, as the client's
+    own commands are; a timeout is not (a frozen Redis costs one)."""
+    pool = client.connection_pool
+    connection = pool.get_connection()
+    try:
+        for attempt in (1, 2):
+            try:
+                connection.send_packed_command(connection.pack_commands(commands))
+                replies, failure = [], None
+                for _ in commands:
+                    try:
+                        replies.append(connection.read_response())
+                    except redis.ResponseError as error:
+                        failure = failure or error
+                        replies.append(error)
+                if failure is not None:
+                    raise failure
+                return replies
+            except redis.ConnectionError:
+                connection.disconnect()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+    finally:
+        pool.release(connection)
+
+
+def send_unwaited(client: redis.Redis, commands: Sequence[Command]) -> None:
+    """Send `commands` on one of the client's connections and return at once."""
+    pool = client.connection_pool
+    connection = pool.get_connection()
+    try:
+        if isinstance(connection, OwedReplies):
+            connection.send_unwaited(commands)
+        else:  # a client made elsewhere: wait, as any write does
+            connection.send_packed_command(connection.pack_commands(commands))
+            for _ in commands:
+                connection.read_response()
+    finally:
+        pool.release(connection)
