@@ -60,6 +60,11 @@ class RemoteSection:
     url: str = "http://127.0.0.1:5001"
     # sessions in flight at once, each on its own keep-alive connection
     sessions_in_flight: int = 64
+    # requests in flight: "adaptive" (a limit that follows the service's latency: sim/limit.py)
+    # or "fixed" (one per session in flight, however long the service's queue grows)
+    in_flight_limit: str = "adaptive"
+    # the adaptive limit backs off when latency passes this many times the lowest seen
+    latency_tolerance: float = 2.0
     timeout: float = 10.0
     # attempts after a connection error, waiting backoff, 2 x backoff, ... (at most 2 s)
     retries: int = 6
@@ -100,6 +105,8 @@ RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "user.max_session_steps": (lambda v: v is None or v >= 1, "at least 1 or null"),
     "remote.url": (lambda v: v.startswith("http://"), "an http:// URL"),
     "remote.sessions_in_flight": (lambda v: v >= 1, "at least 1"),
+    "remote.in_flight_limit": (lambda v: v in ("adaptive", "fixed"), "adaptive or fixed"),
+    "remote.latency_tolerance": (lambda v: v > 1, "above 1"),
     "remote.timeout": (lambda v: v > 0, "positive"),
     "remote.retries": (lambda v: v >= 0, "non-negative"),
     "remote.backoff": (lambda v: v >= 0, "non-negative"),

@@ -55,6 +55,12 @@ def _add_common(parser: argparse.ArgumentParser, top: bool) -> None:
     parser.add_argument(
         "--sessions-in-flight", type=int, default=default(None), help="sessions at once (remote)"
     )
+    parser.add_argument(
+        "--in-flight-limit",
+        choices=("adaptive", "fixed"),
+        default=default(None),
+        help="requests at once: adaptive to the service's latency, or one per session (remote)",
+    )
     parser.add_argument("--botify-config", default=default(None), help="botify config (inprocess)")
     parser.add_argument("--arm", default=default(None), help="experiment arm to run (inprocess)")
     parser.add_argument(
@@ -91,6 +97,7 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "remote.url": args.url,
         "remote.sessions_in_flight": args.sessions_in_flight,
+        "remote.in_flight_limit": args.in_flight_limit,
         "inprocess.config": args.botify_config,
         "inprocess.arm": args.arm,
     }

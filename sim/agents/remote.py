@@ -3,22 +3,25 @@
 `POST /next/<user>` with `{"track": <the track playing>, "time": <its listened fraction>}`
 answers `{"user", "track": <next>}`; `POST /last/<user>` with the same body ends the session.
 
-Many sessions are in flight at once (sim.day), each slot on its own keep-alive
-connection. A connection error (on a fresh connection) or a 503 is retried with exponential
-backoff; when the retries run out the service is down and the run stops. An answer that is not
-a 200 with a track of the catalog is a bad answer: the session is cut short, the answer
-counted, and the run stops after `max_errors` of them."""
+Many sessions are in flight at once (sim.day), each slot on its own keep-alive connection;
+how many of their requests are in flight at once follows the service's latency (sim.limit), so
+that the service is kept busy without a queue. A connection error (on a fresh connection) or a
+503 is retried with exponential backoff; when the retries run out the service is down and the
+run stops. An answer that is not a 200 with a track of the catalog is a bad answer: the session
+is cut short, the answer counted, and the run stops after `max_errors` of them."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from sim.config import RemoteSection
 from sim.errors import SimError
 from sim.http import Connection, ConnectionProblem, Endpoint, GarbledAnswer
+from sim.limit import AdaptiveLimit, FixedLimit
 
 MAX_DELAY = 2.0
 UNAVAILABLE = 503
@@ -56,6 +59,11 @@ class RemoteAgent:
         self.url = options.url.rstrip("/")
         self.n_tracks = n_tracks
         self.sessions_in_flight = options.sessions_in_flight
+        self.limit = (
+            AdaptiveLimit(options.sessions_in_flight, options.latency_tolerance)
+            if options.in_flight_limit == "adaptive"
+            else FixedLimit(options.sessions_in_flight)
+        )
         self.stats = RemoteStats()
 
     def slot(self) -> Slot:
@@ -94,15 +102,20 @@ class Slot:
         attempt = 0
         while True:
             agent.stats.requests += 1
+            await agent.limit.acquire()
+            sent, latency = time.perf_counter(), None
             try:
                 status, payload = await self.connection.post(path, body)
                 if status != UNAVAILABLE:
+                    latency = time.perf_counter() - sent
                     return status, payload
                 problem = f"answered {status} {_clip(payload)}"
             except GarbledAnswer as error:
                 raise agent.bad_answer(f"POST {path} answered garbage ({error})") from None
             except ConnectionProblem as error:
                 problem = str(error)
+            finally:
+                agent.limit.release(latency)
             if attempt >= options.retries:
                 raise SimError(
                     f"the service at {agent.url} is down: POST {path}: {problem} "
