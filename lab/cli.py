@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ab": ("offline.ab:main", "A/B report from the service's event logs"),
     "plan": ("offline.plan:main", "users and sessions an A/B experiment needs, and its MDE"),
     "train": ("offline.train:main", "learn recommendation files from the event logs"),
+    "ope": ("offline.ope:main", "off-policy estimates of a chain from a log with propensities"),
     "experiment": ("lab.experiment:main", "the whole A/B day loop in one command"),
     "runs": ("lab.registry:main", "the experiment runs under runs/: list them, compare two"),
     "simday": ("lab.simday:main", "one simulated day served in-process and logged (no HTTP)"),

@@ -72,7 +72,8 @@ class Recommender:
         if self.ranked:
             best = pick(candidates, True, excluded, self.rng)
             return None if best is None else Ranked(best)
-        return Uniform(candidates, excluded)
+        uniform = Uniform(candidates, excluded)
+        return uniform if uniform.left else None  # all excluded: nothing to say
 
     def choose(self, user: int, prev_track: int, prev_track_time: float) -> Choice | None:
         if not states_propensities(self):

@@ -44,6 +44,10 @@ def test_no_repeat_counts_only_the_candidates_left(loaded):
     assert chain.answer(4, 7, 1.0).propensity == pytest.approx(1 / 4)
     random = build_chain([{"recommender": "random", "no_repeat": True}], data, "t")
     assert random.answer(4, 7, 1.0).propensity == pytest.approx(1 / 98)
+    for track in (9, 10, 11, 12):
+        store.record(4, 7, 1.0, track, chain.state)
+    answer = chain.answer(4, 7, 1.0)  # none left: the chain's own Random (repeats allowed) answers
+    assert answer.link == "random" and answer.propensity == pytest.approx(1 / 100)
 
 
 def test_history_i2i_weighted_draw_states_its_weights(loaded):
