@@ -261,6 +261,11 @@ def run_experiment(args: argparse.Namespace) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if any(arg == "--days" or arg.startswith("--days=") for arg in argv):
+        from lab.days_loop import main as days_loop  # the multi-day loop, in-process
+
+        return days_loop(argv)
     args = parse_args(argv)
 
     def terminated(signum, frame):

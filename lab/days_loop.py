@@ -1,0 +1,213 @@
+"""`botify experiment --days N`: the learning loop over N days, in-process (lab/simday: the real
+Service over memory with a simulated clock; the HTTP service is not the point here).
+
+Every day the routing experiment LOOP serves C (StickyArtist) against T1, and an A/A experiment
+is logged alongside. T1 is on day 1 StickyArtist exploring genre-mates, and from day 2 the
+learned chain (history_i2i, contextual, top_pop on the files `botify train` learned from all
+the days before) whose first link explores genre-mates with probability `--explore`. Each day's
+log is judged by `botify ab` (LOOP and AA), and exploration's cost is estimated off-policy
+(`botify ope`, DR): T1's chain without exploration on T1's own logged requests, less what T1
+measured. Users' histories start empty each day (simday's limit; the service keeps them).
+
+Writes RUN/report.md (the trajectory table), RUN/trajectory.png and RUN/trajectory.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from lab.days import DEFAULT_SIZE, QUICK_SIZE, sim_config, write_json
+from lab.processes import ROOT
+from lab.simday import run_day
+from lab.summary import read_effects
+from offline.ope import evaluate
+from sim.worldfiles import TOP_TRACKS, TRACKS, world_matches
+
+LOOP, AA = "LOOP", "AA"
+STICKY = {"recommender": "sticky_artist", "no_repeat": True}
+METRIC = "mean_time_per_session"
+
+
+def learned_chain(explore: float | None) -> list[dict]:
+    first = {"recommender": "history_i2i", "source": "i2i", "history": 5, "ranked": True}
+    first["no_repeat"] = True
+    if explore:
+        first["explore"] = {"probability": explore, "from": "genre"}
+    return [
+        first,
+        {"recommender": "contextual", "source": "i2i", "ranked": True, "no_repeat": True},
+        {"recommender": "top_pop", "top_n": 100, "no_repeat": True},
+    ]
+
+
+def day_config(run: Path, world: Path, day: int, explore: float, learned: bool) -> Path:
+    data = {"catalog": str(world / TRACKS), "top_tracks": str(world / TOP_TRACKS)}
+    if learned:
+        data = {**json.loads((run / f"model{day - 1}" / "botify_data.json").read_text()), **data}
+        data["top_tracks"] = str(run / f"model{day - 1}" / "top_tracks.json")
+    exploring = {**STICKY, "explore": {"probability": explore, "from": "genre"}}
+    treatment = learned_chain(explore) if learned else [exploring]
+    config = {
+        "data": data,
+        "routing_experiment": LOOP,
+        "experiments": [
+            {"name": LOOP, "arms": {"C": [STICKY], "T1": treatment}},
+            {"name": AA, "arms": 2},
+        ],
+    }
+    return write_json(run / f"config.day{day}.json", config)
+
+
+def botify(*args: str, output: Path | None = None) -> None:
+    """A botify command in this process, its printout into `output` (if given)."""
+    from lab.cli import main
+
+    with open(output or os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        code = main(list(args))
+    if code != 0:
+        raise SystemExit(f"botify experiment --days: `botify {' '.join(args)}` failed ({code})")
+
+
+def judge(run: Path, day: int) -> dict:
+    logs = str(run / "logs" / f"day{day}")
+    row: dict = {"day": day}
+    for experiment in (LOOP, AA):
+        out = run / f"ab.day{day}.{experiment}"
+        botify(
+            "ab",
+            logs,
+            "--experiment",
+            experiment,
+            "--out",
+            str(out),
+            output=out.with_suffix(".txt"),
+        )
+        effect = next(r for r in read_effects(out / "effects.csv") if r["metric"] == METRIC)
+        if experiment == LOOP:
+            row["C"], row["T1"] = float(effect["control_mean"]), float(effect["treatment_mean"])
+            row["effect"] = float(effect["effect"])
+            row["interval"] = (float(effect["lower"]), float(effect["upper"]))
+            row["significant"] = effect["significant"] == "true"
+        else:
+            aa = read_effects(out / "effects.csv")
+            row["aa_clean"] = not any(r["significant_holm"] == "true" for r in aa)
+    return row
+
+
+def exploration_cost(run: Path, day: int, explore: float, learned: bool) -> float:
+    """Per request: T1's chain without exploration (DR estimate on T1's requests) less what T1
+    measured."""
+    chain = learned_chain(None) if learned else [STICKY]
+    config = json.loads((run / f"config.day{day}.json").read_text())
+    config["experiments"] = [{"name": LOOP, "arms": {"C": chain}}]
+    path = write_json(run / f"config.day{day}.greedy.json", config)
+    logs = [str(run / "logs" / f"day{day}")]
+    requests, measured, estimates = evaluate(logs, path, "C", 0, (LOOP, "T1"))
+    dr = next(e for e in estimates if e.method == "DR")
+    return dr.value - measured
+
+
+def chart(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 4))
+    days = [r["day"] for r in rows]
+    for arm, label in (("C", "C: StickyArtist"), ("T1", "T1: learned, exploring")):
+        axes.plot(days, [r[arm] for r in rows], marker="o", label=label)
+    axes.set_xlabel("day")
+    axes.set_ylabel("mean time per session")
+    axes.legend()
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def report(rows: list[dict], explore: float, sessions: int) -> str:
+    lines = [
+        f"# botify experiment --days {len(rows)}",
+        "",
+        f"{sessions} sessions a day, in-process; T1 explores genre-mates with probability "
+        f"{explore}. Mean time per session by `botify ab` (the first track counts 1.0).",
+        "",
+        "| day | C | T1 | effect % [interval] | significant | A/A clean | exploration cost |",
+        "|---:|---:|---:|---:|---|---|---:|",
+    ]
+    for r in rows:
+        low, high = r["interval"]
+        lines.append(
+            f"| {r['day']} | {r['C']:.3f} | {r['T1']:.3f} | {r['effect']:+.2f} "
+            f"[{low:+.2f}, {high:+.2f}] | {'yes' if r['significant'] else 'no'} | "
+            f"{'yes' if r['aa_clean'] else 'NO'} | {r['cost']:+.4f} |"
+        )
+    lines.append("")
+    lines.append(
+        "Exploration cost: listened fraction per T1 request that T1's chain without exploration "
+        "would have gained (off-policy DR estimate on T1's requests, less T1's measured mean)."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="botify experiment --days", description=__doc__)
+    parser.add_argument("--days", type=int, required=True, help="days in the loop (>= 2)")
+    parser.add_argument("--quick", action="store_true", help="the small world (3,000 tracks)")
+    parser.add_argument("--sessions", type=int, help="sessions a day (20000; quick: 3000)")
+    parser.add_argument("--explore", type=float, default=0.1, help="T1's exploration (0.1)")
+    parser.add_argument("--seed", type=int, default=42, help="random seed (42)")
+    parser.add_argument("--world", help="the world folder (data, or data/quick)")
+    parser.add_argument("--out", default=str(ROOT / "runs"), help="runs folder (runs)")
+    args = parser.parse_args(argv)
+    if args.days < 2:
+        parser.error(f"--days must be at least 2, got {args.days}")
+    if args.sessions is not None and args.sessions < 1:
+        parser.error(f"--sessions must be at least 1, got {args.sessions}")
+    if not 0 < args.explore <= 1:
+        parser.error(f"--explore must be in (0, 1], got {args.explore}")
+    return args
+
+
+def run_loop(args: argparse.Namespace) -> Path:
+    size = QUICK_SIZE if args.quick else DEFAULT_SIZE
+    sessions = args.sessions or size.sessions
+    world = Path(args.world or (ROOT / "data" / ("quick" if args.quick else ""))).resolve()
+    if not world_matches(world, args.seed, size.tracks, size.artists, size.users):
+        sizes = [f"--tracks={size.tracks}", f"--artists={size.artists}", f"--users={size.users}"]
+        botify("world", "--out", str(world), "--seed", str(args.seed), *sizes)
+    run = Path(args.out).resolve() / time.strftime("days-%Y%m%d-%H%M%S")
+    run.mkdir(parents=True)
+    simulator = sim_config(run, world)
+    rows = []
+    for day in range(1, args.days + 1):
+        learned = day > 1
+        config = day_config(run, world, day, args.explore, learned)
+        run_day(str(simulator), str(config), sessions, day, args.seed, run / "logs" / f"day{day}")
+        row = judge(run, day)
+        row["cost"] = exploration_cost(run, day, args.explore, learned)
+        rows.append(row)
+        print(f"day {day}: C {row['C']:.3f}, T1 {row['T1']:.3f} ({row['effect']:+.2f}%)")
+        if day < args.days:
+            logs = [str(run / "logs" / f"day{d}") for d in range(1, day + 1)]
+            model = str(run / f"model{day}")
+            botify(
+                "train", *logs, "--catalog", str(world / TRACKS), "--out", model, "--holdout", "0"
+            )
+    write_json(run / "trajectory.json", rows)
+    (run / "report.md").write_text(report(rows, args.explore, sessions))
+    chart(rows, run / "trajectory.png")
+    print((run / "report.md").read_text())
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    run_loop(parse_args(sys.argv[1:] if argv is None else argv))
+    return 0

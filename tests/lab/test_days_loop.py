@@ -1,0 +1,39 @@
+"""`botify experiment --quick --days 7` (in-process, 1,000 sessions a day): every day judged, the
+learned chain's trajectory rising, the report, chart and trajectory written."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lab.experiment import main
+
+
+def test_seven_quick_days_rise_and_are_reported(tmp_path, capsys):
+    args = ["--quick", "--days", "7", "--sessions", "1000", "--world", str(tmp_path / "world")]
+    assert main([*args, "--out", str(tmp_path / "runs")]) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    rows = json.loads((run / "trajectory.json").read_text())
+    assert [r["day"] for r in rows] == list(range(1, 8))
+    t1 = [r["T1"] for r in rows]
+    assert t1[-1] > t1[0] + 0.3  # day 1 explores without knowledge; learning lifts it
+    assert sum(t1[3:]) / 4 > sum(t1[:3]) / 3  # the later days above the earlier ones
+    assert rows[-1]["T1"] > rows[-1]["C"] and rows[-1]["significant"]
+    assert all(r["cost"] > -0.05 for r in rows)  # exploring does not pay per request
+    report = (run / "report.md").read_text()
+    assert "| 7 |" in report and (run / "trajectory.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--days", "1"], "--days must be at least 2"),
+        (["--days", "3", "--explore", "0"], "--explore must be in"),
+        (["--days", "3", "--sessions", "0"], "--sessions must be at least 1"),
+    ],
+)
+def test_bad_options_exit_2_naming_the_option(args, message, capsys):
+    with pytest.raises(SystemExit) as done:
+        main(args)
+    assert done.value.code == 2 and message in capsys.readouterr().err
