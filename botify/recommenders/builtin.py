@@ -16,6 +16,17 @@ def _check_source(source: object) -> str:
     return source
 
 
+def _absent(sorted_tracks: np.ndarray, tracks: np.ndarray) -> np.ndarray:
+    """A mask of `sorted_tracks` that are not among `tracks`: a binary search each (np.isin
+    costs more in its own set-up than this whole search, for the few tracks of a session)."""
+    keep = np.ones(len(sorted_tracks), dtype=bool)
+    at = np.searchsorted(sorted_tracks, tracks)
+    inside = at < len(sorted_tracks)
+    at = at[inside]
+    keep[at[sorted_tracks[at] == tracks[inside]]] = False
+    return keep
+
+
 def _check_positive_int(name: str, value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError(f"option '{name}' must be a positive integer, got {value!r}")
@@ -141,7 +152,14 @@ class HistoryI2I(_ListSourced):
     def reads(self, user: int, prev_track: int) -> list[Read]:
         return [*super().reads(user, prev_track), history_key(user)]
 
-    def scored(self, user: int, prev_track: int, prev_track_time: float):
+    def scored(
+        self,
+        user: int,
+        prev_track: int,
+        prev_track_time: float,
+        excluded: frozenset[int] = frozenset(),
+    ):
+        """The candidates, best first, and their votes; neither the anchors nor `excluded`."""
         listens = [(prev_track, prev_track_time), *self.data.history(user)[: self.history - 1]]
         anchors = np.array([track for track, _ in listens], dtype=np.int64)
         weights = np.array([time for _, time in listens], dtype=np.float64)
@@ -157,7 +175,8 @@ class HistoryI2I(_ListSourced):
         votes = np.concatenate([w / np.log2(np.arange(len(lst)) + 2.0) for lst, w in voters])
         unique, inverse = np.unique(tracks, return_inverse=True)
         scores = np.bincount(inverse, weights=votes)
-        keep = ~np.isin(unique, anchors)
+        left_out = np.concatenate([anchors, np.fromiter(excluded, np.int64, len(excluded))])
+        keep = _absent(unique, left_out.astype(unique.dtype, copy=False))
         unique, scores = unique[keep], scores[keep]
         order = np.argsort(-scores, kind="stable")
         return unique[order], scores[order]
@@ -166,15 +185,11 @@ class HistoryI2I(_ListSourced):
         return self.scored(user, prev_track, prev_track_time)[0]
 
     def draw(self, user, prev_track, prev_track_time):
-        tracks, scores = self.scored(user, prev_track, prev_track_time)
+        tracks, scores = self.scored(
+            user, prev_track, prev_track_time, self.excluded(user, prev_track)
+        )
         if tracks is None or len(tracks) == 0:
             return None
-        if self.no_repeat:
-            seen = self.excluded(user, prev_track)
-            keep = ~np.isin(tracks, np.fromiter(seen, dtype=tracks.dtype, count=len(seen)))
-            tracks, scores = tracks[keep], scores[keep]
-            if len(tracks) == 0:
-                return None
         if self.ranked:
             return Ranked(int(tracks[0]))
         return Weighted(tracks, scores)
