@@ -26,7 +26,7 @@ from lab.days import DEFAULT_SIZE, QUICK_SIZE, sim_config, write_json
 from lab.processes import ROOT
 from lab.simday import run_day
 from lab.summary import read_effects
-from offline.ope import evaluate
+from offline.ope import evaluate, logged_session_time
 from sim.worldfiles import TOP_TRACKS, TRACKS, world_matches
 
 LOOP, AA = "LOOP", "AA"
@@ -101,16 +101,16 @@ def judge(run: Path, day: int) -> dict:
 
 
 def exploration_cost(run: Path, day: int, explore: float, learned: bool) -> float:
-    """Per request: T1's chain without exploration (DR estimate on T1's requests) less what T1
+    """Session time: T1's chain without exploration (DR estimate on T1's sessions) less what T1
     measured."""
     chain = learned_chain(None) if learned else [STICKY]
     config = json.loads((run / f"config.day{day}.json").read_text())
     config["experiments"] = [{"name": LOOP, "arms": {"C": chain}}]
     path = write_json(run / f"config.day{day}.greedy.json", config)
     logs = [str(run / "logs" / f"day{day}")]
-    requests, measured, estimates = evaluate(logs, path, "C", 0, (LOOP, "T1"))
-    dr = next(e for e in estimates if e.method == "DR")
-    return dr.value - measured
+    requests, _, per_session = evaluate(logs, path, "C", 0, (LOOP, "T1"))
+    dr = next(e for e in per_session if e.method == "DR")
+    return dr.value - logged_session_time(requests)
 
 
 def chart(rows: list[dict], path: Path) -> None:
@@ -151,8 +151,9 @@ def report(rows: list[dict], explore: float, sessions: int) -> str:
         )
     lines.append("")
     lines.append(
-        "Exploration cost: listened fraction per T1 request that T1's chain without exploration "
-        "would have gained (off-policy DR estimate on T1's requests, less T1's measured mean)."
+        "Exploration cost: session time (without the first track) that T1's chain without "
+        "exploration would have gained per T1 session (off-policy, per-decision DR on T1's "
+        "logged sessions, less T1's measured mean)."
     )
     return "\n".join(lines) + "\n"
 

@@ -6,8 +6,9 @@ point.
 
 For each seed: day 1 is served by the logging chain (StickyArtist exploring genre-mates with
 probability 0.3); from its log `botify ope`'s estimators estimate each target chain's mean
-listened fraction per request; day 2 serves each target to everyone and measures it. Prints one
-row per (seed, target) and how many estimates fell within 10% and how many intervals covered.
+session time and listened fraction per request; day 2 serves each target to everyone and
+measures both. Prints one row per (seed, target) and unit, and how many estimates fell within
+10% and how many intervals covered the measured value.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from lab.days import write_json
 from lab.simday import run_day
-from offline.ope import evaluate, read_requests
+from offline.ope import evaluate, logged_session_time, read_requests
 
 STICKY = {"recommender": "sticky_artist", "no_repeat": True}
 
@@ -45,8 +46,9 @@ def write_config(path: Path, data: Path, chain: list[dict]) -> Path:
     )
 
 
-def check(args: argparse.Namespace) -> list[dict]:
-    rows = []
+def check(args: argparse.Namespace) -> dict[str, list[dict]]:
+    """Rows by unit ("session", "request")."""
+    rows: dict[str, list[dict]] = {}
     for seed in args.seeds:
         folder = args.out / f"seed{seed}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -54,17 +56,23 @@ def check(args: argparse.Namespace) -> list[dict]:
         run_day(args.sim_config, str(logging), args.episodes, 1, seed, folder / "day1")
         for i, (name, chain) in enumerate(TARGETS.items()):
             config = write_config(folder / f"target{i}.json", args.data, chain)
-            _, _, estimates = evaluate([str(folder / "day1")], config, "C", seed)
+            _, per_request, per_session = evaluate([str(folder / "day1")], config, "C", seed)
             run_day(args.sim_config, str(config), args.episodes, 2, seed, folder / f"day2_{i}")
-            measured = float(read_requests([str(folder / f"day2_{i}")]).reward.mean())
-            rows.append(
-                {"seed": seed, "target": name, "measured": measured, "estimates": estimates}
-            )
+            served = read_requests([str(folder / f"day2_{i}")])
+            for unit, estimates, measured in (
+                ("session", per_session, logged_session_time(served)),
+                ("request", per_request, float(served.reward.mean())),
+            ):
+                row = {"seed": seed, "target": name, "measured": measured, "estimates": estimates}
+                rows.setdefault(unit, []).append(row)
     return rows
 
 
-def report(rows: list[dict]) -> str:
+def report(rows: list[dict], unit: str) -> str:
+    what = {"session": "mean session time", "request": "mean listened fraction per request"}
     lines = [
+        f"### {what[unit]}",
+        "",
         "| seed | target | measured day 2 | IPS | SNIPS | DR [95% interval] | DR error | ESS |",
         "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
@@ -82,12 +90,13 @@ def report(rows: list[dict]) -> str:
             f"{(dr.value - measured) / measured:+.1%} | {dr.ess:,.0f} |"
         )
     n = len(rows)
+    lines.append("")
     for method in within:
         lines.append(
-            f"\n{method}: within 10% in {within[method]}/{n}, interval covers in "
+            f"{method}: within 10% in {within[method]}/{n}, interval covers in "
             f"{covered[method]}/{n}"
         )
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -111,7 +120,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    print(report(check(parse_args(sys.argv[1:] if argv is None else argv))))
+    rows = check(parse_args(sys.argv[1:] if argv is None else argv))
+    print("\n".join(report(unit_rows, unit) for unit, unit_rows in rows.items()))
     return 0
 
 

@@ -207,6 +207,55 @@ def estimates(requests: Requests, probability: np.ndarray, value: np.ndarray, mo
     return [Estimate(name, est, est - half, est + half, ess) for name, est, half in rows]
 
 
+def sessions_of(requests: Requests) -> tuple[np.ndarray, np.ndarray]:
+    """Each request's session number (0, 1, ...) and whether it starts its session."""
+    starts = np.ones(len(requests.user), dtype=bool)
+    starts[1:] = (requests.user[1:] != requests.user[:-1]) | requests.session_end[:-1]
+    return np.cumsum(starts) - 1, starts
+
+
+def session_estimates(
+    requests: Requests, probability: np.ndarray, value: np.ndarray, model: np.ndarray
+) -> list[Estimate]:
+    """Mean session time (the sum of a session's rewards) under the target: per-decision IPS
+    (each reward weighted by the product of the weights up to it), its self-normalised form
+    (each step's weights normalised by their mean over all sessions, an ended session keeping
+    its last), and the per-decision doubly-robust estimator with the reward model."""
+    session, starts = sessions_of(requests)
+    n_sessions = int(session[-1]) + 1
+    w = probability / requests.propensity
+    cumulative = pl.DataFrame({"s": session, "w": w}).select(pl.col("w").cum_prod().over("s"))
+    rho: np.ndarray = cumulative["w"].to_numpy()
+    rho_before = np.ones_like(rho)
+    rho_before[~starts] = rho[np.nonzero(~starts)[0] - 1]
+    r = requests.reward
+    first = np.nonzero(starts)[0]
+    users = requests.user[first]
+    last = np.append(first[1:], len(r)) - 1
+    ess = float(rho[last].sum() ** 2 / (rho[last] @ rho[last])) if rho[last].any() else 0.0
+
+    rows = []
+    for name, terms in (
+        ("IPS", rho * r),
+        ("DR", rho * (r - model[requests.served]) + rho_before * value),
+    ):
+        per_session = np.bincount(session, weights=terms, minlength=n_sessions)
+        est = float(per_session.mean())
+        rows.append((name, est, clustered_interval(per_session - est, users, n_sessions)))
+
+    step = np.arange(len(r)) - first[session]
+    weights = np.repeat(rho[last][:, None], int(step.max()) + 1, axis=1)
+    weights[session, step] = rho  # and after its end, a session keeps its last weight
+    mean_weight = weights.mean(axis=0)
+    safe = np.where(mean_weight > 0, mean_weight, np.inf)
+    mean_reward = np.bincount(step, weights=rho * r) / n_sessions
+    snips = float((mean_reward / safe).sum())
+    influence = np.bincount(session, weights=rho * r / safe[step], minlength=n_sessions)
+    influence -= weights @ (mean_reward / safe**2)
+    rows.insert(1, ("SNIPS", snips, clustered_interval(influence, users, n_sessions)))
+    return [Estimate(name, est, est - half, est + half, ess) for name, est, half in rows]
+
+
 def evaluate(
     paths: list[str],
     config_path: Path,
@@ -214,7 +263,7 @@ def evaluate(
     seed: int,
     where: tuple[str, str] | None = None,
 ):
-    """(logged requests, the logging policy's measured value, the target's estimates)."""
+    """(the logged requests, the target's estimates per request and per session)."""
     try:
         config = load_config(config_path)
         dataset = read_configured_dataset(config)
@@ -236,7 +285,11 @@ def evaluate(
     chain, _ = experiments.assign(0)
     model = reward_model(requests, n_tracks)
     probability, value = target_terms(requests, chain, store, model)
-    return requests, float(requests.reward.mean()), estimates(requests, probability, value, model)
+    return (
+        requests,
+        estimates(requests, probability, value, model),
+        session_estimates(requests, probability, value, model),
+    )
 
 
 def experiment_arm(text: str) -> tuple[str, str]:
@@ -266,21 +319,42 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def logged_session_time(requests: Requests) -> float:
+    """The logging chain's own mean session time (the sum of each session's rewards)."""
+    session, _ = sessions_of(requests)
+    return float(np.bincount(session, weights=requests.reward).mean())
+
+
+def table(rows: list[Estimate]) -> list[str]:
+    lines = [
+        "| estimator | estimate | 95% interval | effective sample size |",
+        "|---|---:|---:|---:|",
+    ]
+    for row in rows:
+        interval = f"[{row.low:.4f}, {row.high:.4f}]"
+        lines.append(f"| {row.method} | {row.value:.4f} | {interval} | {row.ess:,.0f} |")
+    return lines
+
+
 def run(args: argparse.Namespace) -> int:
-    requests, logged, rows = evaluate(
+    requests, per_request, per_session = evaluate(
         args.logs, args.config, args.arm or "C", args.seed, args.where
     )
+    logged, logged_session = float(requests.reward.mean()), logged_session_time(requests)
+    sessions = int(sessions_of(requests)[0][-1]) + 1
     if args.json:
-        out = {"requests": len(requests.reward), "logged": logged}
-        print(json.dumps({**out, "estimates": [asdict(row) for row in rows]}))
+        out: dict[str, object] = {"requests": len(requests.reward), "sessions": sessions}
+        out["logged"] = logged
+        out |= {"logged_session_time": logged_session}
+        out |= {"estimates": [asdict(row) for row in per_request]}
+        out |= {"session_estimates": [asdict(row) for row in per_session]}
+        print(json.dumps(out))
         return 0
-    print(f"{len(requests.reward):,} logged requests; the logging chain's mean: {logged:.4f}")
-    print("| estimator | estimate | 95% interval | effective sample size |")
-    print("|---|---:|---:|---:|")
-    for row in rows:
-        print(
-            f"| {row.method} | {row.value:.4f} | [{row.low:.4f}, {row.high:.4f}] | {row.ess:,.0f} |"
-        )
+    print(f"{sessions:,} logged sessions, {len(requests.reward):,} requests")
+    print(f"\nMean session time (without the first track); the log's own: {logged_session:.4f}\n")
+    print("\n".join(table(per_session)))
+    print(f"\nMean listened fraction per request; the log's own: {logged:.4f}\n")
+    print("\n".join(table(per_request)))
     return 0
 
 

@@ -66,6 +66,13 @@ def test_estimates_of_another_chain_cover_its_measured_value(tmp_path, capsys):
         assert row["low"] - 1e-9 <= sticky_truth <= row["high"] + 1e-9, row
         assert row["value"] == pytest.approx(sticky_truth, abs=0.1)
         assert 300 < row["ess"] < 1200  # about half the requests are sticky's own picks
+    # sessions of 3 requests: sticky's session time is 3 x 0.9
+    assert result["sessions"] == 400 and result["logged_session_time"] == pytest.approx(
+        3 * logged_truth
+    )
+    for row in result["session_estimates"]:
+        assert row["low"] - 1e-9 <= 3 * sticky_truth <= row["high"] + 1e-9, row
+        assert 10 < row["ess"] < 100  # the product of 3 weights: about 1 in 8 sessions
 
 
 def test_a_log_without_propensities_or_a_bad_arm_is_refused(tmp_path, capsys):
