@@ -20,7 +20,9 @@ def test_seven_quick_days_rise_and_are_reported(tmp_path, capsys):
     assert t1[-1] > t1[0] + 0.3  # day 1 explores without knowledge; learning lifts it
     assert sum(t1[3:]) / 4 > sum(t1[:3]) / 3  # the later days above the earlier ones
     assert rows[-1]["T1"] > rows[-1]["C"] and rows[-1]["significant"]
-    assert all(r["cost"] > -0.5 for r in rows)  # exploring does not pay within its day
+    # day 1's cost is StickyArtist's lead over itself exploring, which the A/B measured too
+    assert rows[0]["cost"] > 0 and rows[0]["C"] > rows[0]["T1"]
+    assert all(abs(r["cost"]) < 2 for r in rows)
     report = (run / "report.md").read_text()
     assert "| 7 |" in report and (run / "trajectory.png").stat().st_size > 0
 
