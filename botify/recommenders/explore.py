@@ -7,7 +7,9 @@ of a stated candidate set instead of the link's own choice, and logs the mixture
 "from": "genre" (tracks of other artists of the previous track's genre: the catalog's `genre`
 field), "top" (the top chart's first `top_n`, default 100) or "catalog". Exploring traffic is
 what lets the logs show which other artists a listener enjoys; a log with propensities can then
-evaluate other chains off-policy. When the link itself has nothing to say, it explores.
+evaluate other chains off-policy. When the link itself has nothing to say, it does not explore
+either: the chain's next link answers, so that every action of the chain without exploration
+keeps a logged probability of at least 1 - p (what off-policy estimates of it need).
 """
 
 from __future__ import annotations
@@ -58,12 +60,10 @@ class Exploring(Recommender):
 
     def draw(self, user: int, prev_track: int, prev_track_time: float) -> Draw | None:
         base = self.inner.draw(user, prev_track, prev_track_time)
-        explore = self._explore(user, prev_track)
-        if explore.left == 0:
-            return base
         if base is None:
-            return explore
-        return Mixture(self.probability, explore, base)
+            return None  # the chain's next link answers, as without exploration
+        explore = self._explore(user, prev_track)
+        return base if explore.left == 0 else Mixture(self.probability, explore, base)
 
     def _explore(self, user: int, prev_track: int) -> Uniform:
         catalog, excluded = self.data.catalog, self.excluded(user, prev_track)

@@ -100,15 +100,16 @@ def test_a_track_both_policies_can_pick_has_the_sum_of_both(loaded):
     assert by_track[3] == pytest.approx(0.5 / 10)
 
 
-def test_a_link_with_nothing_to_say_explores_and_its_own_class_states_nothing(loaded):
+def test_a_link_with_nothing_to_say_does_not_explore_and_own_classes_state_nothing(loaded):
     _, data = loaded()
     link = {
         "recommender": "indexed",
         "source": "ub",
         "explore": {"probability": 0.1, "from": "catalog"},
     }
-    answer = build_chain([link], data, "test").answer(999, 7, 0.5)  # no list for user 999
-    assert answer.link == "indexed" and answer.propensity == pytest.approx(1 / 100)
+    chain = build_chain([link, {"recommender": "top_pop", "ranked": True}], data, "test")
+    for _ in range(50):  # no list for user 999: the next link answers, every time
+        assert chain.answer(999, 7, 0.5) == (0, "top_pop", (), 1.0)
     echo = {"recommender": "tests.service.test_recommenders:EchoRecommender", "offset": 3}
     assert build_chain([echo], data, "test").answer(1, 7, 0.5).propensity is None
 
