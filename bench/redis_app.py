@@ -13,25 +13,17 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_restful import Api, Resource
 
-from botify.config import load_config, redis_url
+from botify.config import load_config
 from botify.data import DataView, Listen
 from botify.experiments import build_experiments
-from botify.store import RedisStore, connect
+from botify.store import RedisStore
 
 IN_FLIGHT = 1000  # gunicorn's worker_connections under gevent, as botify serve sizes its pool
 
 
 def create_app(config_path: str) -> Flask:
     config = load_config(config_path)
-    client = connect(redis_url(config), config["redis_timeout_seconds"], in_flight=IN_FLIGHT)
-    store = RedisStore(
-        client,
-        namespace=config["namespace"],
-        history_length=config["history_length"],
-        history_ttl=config["history_ttl_seconds"],
-        session_ttl=config["session_ttl_seconds"],
-        version_check_seconds=config["version_check_seconds"],
-    )
+    store = RedisStore.for_config(config, IN_FLIGHT)
     data = DataView(store)
     experiments = build_experiments(config, data)
 

@@ -28,12 +28,12 @@ from flask import Flask, Response, make_response, request
 from flask_restful import Api, Resource
 from werkzeug.exceptions import HTTPException
 
-from botify.config import Config, redis_url
+from botify.config import Config
 from botify.data import DataView, NoData
 from botify.eventlog import EventLog
 from botify.experiments import build_experiments
 from botify.service import Service
-from botify.store import RedisStore, connect
+from botify.store import RedisStore
 from botify.validation import BadInput, parse_id, parse_listen
 from botify.worktime import work_clock
 
@@ -219,17 +219,7 @@ def create_app(
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config["max_body_bytes"]
     if store is None:
-        client = connect(
-            redis_url(config), timeout=config["redis_timeout_seconds"], in_flight=in_flight
-        )
-        store = RedisStore(
-            client,
-            namespace=config["namespace"],
-            history_length=config["history_length"],
-            history_ttl=config["history_ttl_seconds"],
-            session_ttl=config["session_ttl_seconds"],
-            version_check_seconds=config["version_check_seconds"],
-        )
+        store = RedisStore.for_config(config, in_flight)
     if events is None:
         events = EventLog(
             config.path(config["log_dir"]),

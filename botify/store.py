@@ -20,6 +20,7 @@ import ujson
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from botify.config import Config, redis_url
 from botify.data import EMPTY_SESSION, Listen, NoData, Read, Session, Snapshot
 from botify.dataset import ID_DTYPE, Catalog, Lists
 from botify.roundtrip import Command, owing_replies, round_trip, send_unwaited
@@ -104,6 +105,21 @@ class Keys:
 
 class RedisStore:
     """The service's `Store`: data versions and user state in Redis."""
+
+    @classmethod
+    def for_config(cls, config: Config, in_flight: int) -> RedisStore:
+        """On the config's Redis, with a connection for each of `in_flight` requests."""
+        client = connect(
+            redis_url(config), timeout=config["redis_timeout_seconds"], in_flight=in_flight
+        )
+        return cls(
+            client,
+            namespace=config["namespace"],
+            history_length=config["history_length"],
+            history_ttl=config["history_ttl_seconds"],
+            session_ttl=config["session_ttl_seconds"],
+            version_check_seconds=config["version_check_seconds"],
+        )
 
     def __init__(
         self,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 from collections import deque
+from collections.abc import Callable
 
 DRIFT = 1.01  # the lowest median's rise per window
 BACK_OFF = 0.75
@@ -38,9 +39,13 @@ class FixedLimit:
 
 
 class AdaptiveLimit:
-    def __init__(self, maximum: int, tolerance: float) -> None:
+    def __init__(
+        self, maximum: int, tolerance: float, judged: Callable[[float], None] = lambda limit: None
+    ) -> None:
+        """`judged` is told the limit after each window (the agent's statistics)."""
         self.maximum = maximum
         self.tolerance = tolerance
+        self.judged = judged
         self.limit = 1.0
         self.in_flight = 0
         self.lowest = float("inf")  # the lowest window median, drifting up
@@ -88,3 +93,4 @@ class AdaptiveLimit:
         else:
             self.growing_fast = False
             self.limit = max(1.0, self.limit * BACK_OFF)
+        self.judged(self.limit)

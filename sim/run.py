@@ -147,6 +147,8 @@ def print_summary(
             f"; {stats.requests} requests ({stats.requests / max(elapsed, 1e-9):.0f}/s), "
             f"{stats.retries} retries, {stats.bad_answers} bad answers"
         )
+        if stats.limit_windows:
+            line += f", in-flight limit {stats.limit_total / stats.limit_windows:.1f} on average"
     print(line)
 
 

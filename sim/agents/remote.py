@@ -37,12 +37,20 @@ class RemoteStats:
     retries: int = 0
     bad_answers: int = 0
     first_bad_answer: str | None = None
+    limit_windows: int = 0  # windows the adaptive in-flight limit was judged on
+    limit_total: float = 0.0  # the sum of the limits they set
 
     def merge(self, other: RemoteStats) -> None:
         self.requests += other.requests
         self.retries += other.retries
         self.bad_answers += other.bad_answers
         self.first_bad_answer = self.first_bad_answer or other.first_bad_answer
+        self.limit_windows += other.limit_windows
+        self.limit_total += other.limit_total
+
+    def judged(self, limit: float) -> None:
+        self.limit_windows += 1
+        self.limit_total += limit
 
 
 class RemoteAgent:
@@ -59,12 +67,12 @@ class RemoteAgent:
         self.url = options.url.rstrip("/")
         self.n_tracks = n_tracks
         self.sessions_in_flight = options.sessions_in_flight
+        self.stats = RemoteStats()
         self.limit = (
-            AdaptiveLimit(options.sessions_in_flight, options.latency_tolerance)
+            AdaptiveLimit(options.sessions_in_flight, options.latency_tolerance, self.stats.judged)
             if options.in_flight_limit == "adaptive"
             else FixedLimit(options.sessions_in_flight)
         )
-        self.stats = RemoteStats()
 
     def slot(self) -> Slot:
         return Slot(self)
