@@ -12,9 +12,15 @@ The reward r of a recommendation is the listened fraction that the user's next e
 for it. The log is replayed user by user in time order over the candidate chain's in-memory
 state (botify.inprocess), with the served recommendations, so the chain sees the sessions and
 histories it would read. The reward model is each track's mean reward, shrunk towards the log's
-mean. Intervals are normal, with the variance clustered by user (a user's requests are not
-independent). The estimand is over the logged contexts: the candidate's own sessions would
-differ (it changes what listeners tire of), which the validation in offline/TRAINING.md measures.
+mean, cross-fitted: fitted on the users of one parity for those of the other (fitted on the
+rewards it corrects, it would cancel them and bias DR towards its own values). Intervals are
+normal, with the variance clustered by user (a user's requests are not independent).
+
+Per request, the estimand is over the logged contexts: the candidate's own sessions differ (it
+changes what listeners tire of), so it is not what the candidate measures when served. Per
+session (mean session time), the per-decision estimators weight each reward by the product of
+the weights before it, which estimates the candidate's own sessions; offline/TRAINING.md has
+the validation of both.
 """
 
 from __future__ import annotations
@@ -159,7 +165,7 @@ def target_terms(requests: Requests, chain: Chain, store: MemoryStore, model: np
         draw = chain_draw(chain, user, track, listened)
         if draw is not None:
             probability[i] = draw.probability(served)
-            value[i] = expected(draw, model)
+            value[i] = expected(draw, model[user % 2])
         store.record(user, track, listened, served, state)
         if requests.session_end[i]:
             store.end_session(user)
@@ -167,11 +173,17 @@ def target_terms(requests: Requests, chain: Chain, store: MemoryStore, model: np
 
 
 def reward_model(requests: Requests, n_tracks: int) -> np.ndarray:
-    """Each track's mean logged reward, shrunk towards the log's mean by PRIOR requests."""
-    mean = float(requests.reward.mean())
-    sums = np.bincount(requests.served, weights=requests.reward, minlength=n_tracks)
-    counts = np.bincount(requests.served, minlength=n_tracks)
-    return (sums + PRIOR * mean) / (counts + PRIOR)
+    """Row k: each track's mean reward over the users of the other parity than k, shrunk
+    towards their mean by PRIOR requests (users of parity k are predicted by row k)."""
+    rows = []
+    for parity in (0, 1):
+        other = requests.user % 2 != parity
+        served, reward = requests.served[other], requests.reward[other]
+        mean = float(reward.mean()) if len(reward) else 0.0
+        sums = np.bincount(served, weights=reward, minlength=n_tracks)
+        counts = np.bincount(served, minlength=n_tracks)
+        rows.append((sums + PRIOR * mean) / (counts + PRIOR))
+    return np.stack(rows)
 
 
 @dataclass
@@ -197,7 +209,7 @@ def estimates(requests: Requests, probability: np.ndarray, value: np.ndarray, mo
     ess = float(w.sum() ** 2 / (w @ w)) if w.any() else 0.0
     ips = float((w * r).mean())
     snips = float((w * r).sum() / w.sum()) if w.any() else float("nan")
-    dr_terms = value + w * (r - model[requests.served])
+    dr_terms = value + w * (r - model[requests.user % 2, requests.served])
     dr = float(dr_terms.mean())
     rows = [
         ("IPS", ips, clustered_interval(w * r - ips, users, n)),
@@ -237,7 +249,7 @@ def session_estimates(
     rows = []
     for name, terms in (
         ("IPS", rho * r),
-        ("DR", rho * (r - model[requests.served]) + rho_before * value),
+        ("DR", rho * (r - model[requests.user % 2, requests.served]) + rho_before * value),
     ):
         per_session = np.bincount(session, weights=terms, minlength=n_sessions)
         est = float(per_session.mean())
