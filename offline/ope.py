@@ -36,7 +36,7 @@ import numpy as np
 import polars as pl
 
 from botify.config import ConfigError, load_config
-from botify.data import DataView
+from botify.data import DataView, Listen
 from botify.dataset import DataError, read_configured_dataset
 from botify.experiments import build_experiments
 from botify.inprocess import MemoryStore
@@ -148,8 +148,12 @@ def expected(draw: Draw, values: np.ndarray) -> float:
     raise InputError(f"cannot evaluate a {type(draw).__name__} draw")
 
 
-def target_terms(requests: Requests, chain: Chain, store: MemoryStore, model: np.ndarray):
-    """(target probability of each served track, the reward model's value under the target)."""
+def target_terms(
+    requests: Requests, chain: Chain, data: DataView, store: MemoryStore, model: np.ndarray
+):
+    """(target probability of each served track, the reward model's value under the target).
+    Each request reads and records the user's state as botify.service does (the same request
+    path), then the logged recommendation goes into the session."""
     probability = np.zeros(len(requests.user))
     value = np.zeros(len(requests.user))
     state = chain.state
@@ -162,11 +166,13 @@ def target_terms(requests: Requests, chain: Chain, store: MemoryStore, model: np
             strict=True,
         )
     ):
-        draw = chain_draw(chain, user, track, listened)
-        if draw is not None:
-            probability[i] = draw.probability(served)
-            value[i] = expected(draw, model[user % 2])
-        store.record(user, track, listened, served, state)
+        listen = Listen(user, track, listened, state)
+        with data.request(chain.reads(user, track, listened), listen):
+            draw = chain_draw(chain, user, track, listened)
+            if draw is not None:
+                probability[i] = draw.probability(served)
+                value[i] = expected(draw, model[user % 2])
+        store.recommended(user, served, state)
         if requests.session_end[i]:
             store.end_session(user)
     return probability, value
@@ -288,15 +294,16 @@ def evaluate(
     if unknown:
         raise InputError(f"{unknown} recommendations in the log are not in {config_path}'s catalog")
     store = MemoryStore(dataset, config["history_length"])
+    data = DataView(store)
     try:
-        experiments = build_experiments(config, DataView(store), seed=seed)
+        experiments = build_experiments(config, data, seed=seed)
         if arm is not None:
             experiments = experiments.pinned(arm)
     except (ConfigError, ValueError) as error:
         raise InputError(f"{config_path}: {error}") from None
     chain, _ = experiments.assign(0)
     model = reward_model(requests, n_tracks)
-    probability, value = target_terms(requests, chain, store, model)
+    probability, value = target_terms(requests, chain, data, store, model)
     return (
         requests,
         estimates(requests, probability, value, model),
