@@ -42,7 +42,9 @@ class MemoryStore:
             lists = self.snapshot.lists.get(key.lists)
             return None if lists is None else lists.get(key.id)
         if key.kind == "history":
-            return self.histories.get(key.id, [])
+            # A copy, as Redis's reply is: the request's own listen, recorded in the same step,
+            # must not show up in what it read (LRANGE runs before LPUSH in the round trip).
+            return list(self.histories.get(key.id, ()))
         if key.kind == "session":
             return self.sessions.get(key.id, EMPTY_SESSION)
         raise ValueError(f"unknown read {key!r}")
