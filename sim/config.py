@@ -64,7 +64,7 @@ class RemoteSection:
     # or "fixed" (one per session in flight, however long the service's queue grows)
     in_flight_limit: str = "adaptive"
     # the adaptive limit backs off when latency passes this many times the lowest seen
-    latency_tolerance: float = 2.0
+    latency_tolerance: float = 3.0
     timeout: float = 10.0
     # attempts after a connection error, waiting backoff, 2 x backoff, ... (at most 2 s)
     retries: int = 6

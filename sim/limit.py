@@ -7,7 +7,7 @@ judged once per window of as many answers as it allows: the window's median late
 lowest median seen (the service's latency without a queue, for this client on this machine).
 Below `tolerance` times that lowest, the service has room: the limit doubles while it has never
 backed off, then grows by one. Above, requests are queueing in the service: the limit shrinks by
-a quarter. So the service runs near its best throughput with a queue of about one request per
+a quarter. So the service runs near its best throughput with a queue of a few requests per
 worker, instead of every session's request waiting in it. The lowest median drifts up by 1% a
 window, so a service that became slower for good is relearned.
 
