@@ -73,26 +73,27 @@ def round_trip(client: redis.Redis, commands: Sequence[Command]) -> list:
     pool = client.connection_pool
     connection = pool.get_connection()
     try:
-        for attempt in (1, 2):
-            try:
-                connection.send_packed_command(connection.pack_commands(commands))
-                replies, failure = [], None
-                for _ in commands:
-                    try:
-                        replies.append(connection.read_response())
-                    except redis.ResponseError as error:
-                        failure = failure or error
-                        replies.append(error)
-                if failure is not None:
-                    raise failure
-                return replies
-            except redis.ConnectionError:
-                connection.disconnect()
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        try:
+            return _exchange(connection, commands)
+        except redis.ConnectionError:
+            connection.disconnect()
+            return _exchange(connection, commands)
     finally:
         pool.release(connection)
+
+
+def _exchange(connection, commands: Sequence[Command]) -> list:
+    connection.send_packed_command(connection.pack_commands(commands))
+    replies, failure = [], None
+    for _ in commands:
+        try:
+            replies.append(connection.read_response())
+        except redis.ResponseError as error:  # the connection stays in step: read the rest
+            failure = failure or error
+            replies.append(error)
+    if failure is not None:
+        raise failure
+    return replies
 
 
 def send_unwaited(client: redis.Redis, commands: Sequence[Command]) -> None:

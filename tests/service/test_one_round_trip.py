@@ -15,7 +15,7 @@ from botify.data import DataView
 from botify.eventlog import EventLog
 from botify.experiments import build_experiments
 from botify.loader import load
-from botify.roundtrip import send_unwaited
+from botify.roundtrip import round_trip, send_unwaited
 from botify.service import Service
 from botify.store import RedisStore, connect
 from botify.validation import BadInput
@@ -124,3 +124,13 @@ def test_a_logged_listen_matches_what_redis_holds(service_on_redis):
     service.events.flush()
     events = [json.loads(line) for line in service.events.path.read_text().splitlines()]
     assert [e["recommendation"] for e in events][-1] == answer
+
+
+def test_a_round_trip_survives_a_dropped_connection_and_reads_past_an_error(redis_url):
+    client = connect(redis_url, in_flight=1)
+    assert round_trip(client, [("SET", "k", "1"), ("GET", "k")]) == [b"OK", b"1"]
+    redis.Redis.from_url(redis_url).client_kill_filter(_type="normal", skipme=True)
+    assert round_trip(client, [("GET", "k")]) == [b"1"]  # retried on a fresh connection
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        round_trip(client, [("SMEMBERS", "k"), ("SET", "after", "2")])
+    assert round_trip(client, [("GET", "after")]) == [b"2"]  # the rest ran, still in step
