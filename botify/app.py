@@ -181,6 +181,7 @@ class Health(ServiceResource):
             "tracks": len(snapshot.catalog),
             "log": log_state,
             "failed_links": failed,
+            "redis": self.store.topology(),
         }
         if log_state is not None and log_state["status"] != "ok":
             health["status"] = "degraded"

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 ENV_PREFIX = "BOTIFY_"
 
@@ -144,7 +145,14 @@ def check(config: Config) -> None:
         )
     url = config["redis_url"]
     if url is not None and (not isinstance(url, str) or "://" not in url):
-        raise ConfigError(f"{_where(config, 'redis_url')}: must be a redis:// URL or null")
+        raise ConfigError(
+            f"{_where(config, 'redis_url')}: must be a redis:// or redis+cluster:// URL, or null"
+        )
+    if url is not None and is_cluster_url(url):
+        try:
+            parse_cluster_url(url)
+        except ValueError as error:
+            raise ConfigError(f"{_where(config, 'redis_url')}: {error}") from None
     for key in (
         "embedded_redis_port",
         "embedded_redis_maxmemory_mb",
@@ -191,6 +199,37 @@ def check(config: Config) -> None:
         raise ConfigError(f"{_where(config, 'data.top_tracks')}: must name a file or be null")
     if not isinstance(config["experiments"], list):
         raise ConfigError(f"{_where(config, 'experiments')}: must be a list")
+
+
+CLUSTER_SCHEME = "redis+cluster://"
+
+
+def is_cluster_url(url: str) -> bool:
+    return url.startswith(CLUSTER_SCHEME)
+
+
+def parse_cluster_url(url: str) -> tuple[list[tuple[str, int]], str | None, str | None]:
+    """(seed nodes, username, password) of a redis+cluster:// URL; ValueError names what is
+    wrong with it."""
+    if not is_cluster_url(url):
+        raise ValueError(f"a Redis Cluster URL starts with {CLUSTER_SCHEME}")
+    rest = url[len(CLUSTER_SCHEME) :]
+    rest, _, database = rest.partition("/")
+    if database not in ("", "0"):
+        raise ValueError(f"a Redis Cluster has only database 0, not {database!r}")
+    credentials, at, hosts = rest.rpartition("@")
+    username = password = None
+    if at:
+        user, colon, secret = credentials.partition(":")
+        username = unquote(user) or None
+        password = unquote(secret) if colon else None
+    seeds = []
+    for seed in hosts.split(","):
+        host, colon, port = seed.strip().rpartition(":")
+        if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"a cluster seed must be host:port, got {seed!r}")
+        seeds.append((host, int(port)))
+    return seeds, username, password
 
 
 def safe_url(url: str) -> str:

@@ -22,7 +22,7 @@ import ujson
 
 from botify.config import Config, ConfigError, load_config, redis_url, safe_url
 from botify.dataset import DataError, Dataset, read_configured_dataset
-from botify.store import Keys, connect, pack, text
+from botify.store import Client, Keys, connect, pack, text
 
 CHUNK = 2000  # key-value pairs per MSET: large enough to amortise, small enough not to stall Redis
 
@@ -47,7 +47,12 @@ def fingerprint(config: Config) -> str:
     return digest.hexdigest()
 
 
-def _mset(client: redis.Redis, pairs: list[tuple[str, bytes]]) -> None:
+def _mset(client: Client, pairs: list[tuple[str, bytes]]) -> None:
+    if isinstance(client, redis.RedisCluster):
+        # Keys of a version are spread over the slots: one pipeline per node, MSETs per slot.
+        for start in range(0, len(pairs), CHUNK):
+            client.mset_nonatomic(dict(pairs[start : start + CHUNK]))
+        return
     pipe = client.pipeline(transaction=False)
     for start in range(0, len(pairs), CHUNK):
         pipe.mset(dict(pairs[start : start + CHUNK]))
@@ -55,7 +60,7 @@ def _mset(client: redis.Redis, pairs: list[tuple[str, bytes]]) -> None:
 
 
 def write_version(
-    client: redis.Redis,
+    client: Client,
     keys: Keys,
     dataset: Dataset,
     digest: str,
@@ -136,7 +141,7 @@ def write_version(
     return version
 
 
-def delete_version(client: redis.Redis, keys: Keys, version: str) -> int:
+def delete_version(client: Client, keys: Keys, version: str) -> int:
     deleted = 0
     batch: list[bytes] = []
     for key in client.scan_iter(match=keys.version_pattern(version), count=5000):
@@ -149,7 +154,7 @@ def delete_version(client: redis.Redis, keys: Keys, version: str) -> int:
     return deleted
 
 
-def live_fingerprint(client: redis.Redis, keys: Keys) -> str | None:
+def live_fingerprint(client: Client, keys: Keys) -> str | None:
     version = client.get(keys.version)
     if version is None:
         return None
@@ -159,7 +164,7 @@ def live_fingerprint(client: redis.Redis, keys: Keys) -> str | None:
 
 def load(
     config: Config,
-    client: redis.Redis,
+    client: Client,
     force: bool = False,
     grace: float | None = None,
     processes: int = 1,

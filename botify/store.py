@@ -20,7 +20,8 @@ import ujson
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from botify.config import Config, redis_url
+from botify.cluster import ClusterRoundTrips, connect_cluster
+from botify.config import Config, is_cluster_url, redis_url
 from botify.data import EMPTY_SESSION, Listen, NoData, Read, Session, Snapshot
 from botify.dataset import ID_DTYPE, Catalog, Lists
 from botify.roundtrip import Command, owing_replies, round_trip, send_unwaited
@@ -29,12 +30,20 @@ from botify.roundtrip import Command, owing_replies, round_trip, send_unwaited
 POOL_SPARE = 8
 
 
-def connect(url: str, timeout: float = 0.5, in_flight: int = 100) -> redis.Redis:
+# A plain client for one Redis, a cluster client for a Redis Cluster: the store's commands are
+# the ones both have.
+Client = redis.Redis | redis.RedisCluster
+
+
+def connect(url: str, timeout: float = 0.5, in_flight: int = 100) -> Client:
     """A client that fails fast: a frozen Redis costs one `timeout`, never a hang or two timeouts
     (only a dropped connection is retried, once, on a new one: a restarted Redis answers the
     retry). Its pool has a connection for each of `in_flight` requests at once, so a busy
     worker never runs out ("Too many connections"). Its connections can also send writes
-    without waiting for their replies (botify.roundtrip)."""
+    without waiting for their replies (botify.roundtrip). A redis+cluster:// URL gives a
+    cluster client (botify.cluster) with the same properties on each node."""
+    if is_cluster_url(url):
+        return connect_cluster(url, timeout, in_flight + POOL_SPARE)
     client = redis.Redis.from_url(
         url,
         socket_timeout=timeout,
@@ -123,7 +132,7 @@ class RedisStore:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: Client,
         namespace: str = "botify",
         history_length: int = 20,
         history_ttl: int = 7 * 24 * 3600,
@@ -131,6 +140,9 @@ class RedisStore:
         version_check_seconds: float = 0.1,
     ):
         self.client = client
+        # On a cluster, a request's commands go to the nodes of their slots.
+        self.cluster = ClusterRoundTrips(client) if isinstance(client, redis.RedisCluster) else None
+        self.version_unconfirmed = 0  # reads served while the version key's node was down
         self.keys = Keys(namespace)
         self.history_length = history_length
         self.history_ttl = history_ttl
@@ -276,7 +288,7 @@ class RedisStore:
             commands: list[Command] = []
             for key in remote:
                 self._queue(commands, version, key)
-            replies = round_trip(self.client, commands) if commands else []
+            replies = self._round_trip(commands) if commands else []
             return snapshot, self._merge(keys, local, remote, replies)
         snapshot = self.known_snapshot()
         local, remote = self._split(snapshot, keys)
@@ -294,8 +306,14 @@ class RedisStore:
         if writes:
             assert listen is not None
             commands += self._listen_writes(listen)
-        replies = round_trip(self.client, commands)
+        replies = self._round_trip(commands, version_first=True)
         live = replies[0]
+        if isinstance(live, redis.RedisError):
+            # Only on a cluster: the version key's node is down, the others answered. No load
+            # can switch versions while it is down (the switch is a write to that key), so the
+            # known version is still the live one.
+            self.version_unconfirmed += 1
+            return snapshot, self._merge(keys, local, remote, replies[1:])
         if live is None:
             self._latest = None
             raise NoData("no data version is loaded: run 'botify load'")
@@ -304,6 +322,26 @@ class RedisStore:
             self._latest = self._snapshot(live.decode())
             return self.read(keys, version=self._latest.version)
         return snapshot, self._merge(keys, local, remote, replies[1:])
+
+    def _round_trip(self, commands: list[Command], version_first: bool = False) -> list:
+        """One round trip (one per node touched, on a cluster). With `version_first`, the first
+        command reads the version key and, on a cluster, may fail alone (see read)."""
+        if self.cluster is not None:
+            return self.cluster.round_trip(commands, tolerate=1 if version_first else 0)
+        assert isinstance(self.client, redis.Redis)
+        return round_trip(self.client, commands)
+
+    def topology(self) -> dict:
+        """What /healthz shows of the Redis side: a cluster's masters and what went wrong."""
+        if self.cluster is None:
+            return {"topology": "single"}
+        masters = len(self.cluster.client.get_primaries())
+        return {
+            "topology": "cluster",
+            "masters": masters,
+            **self.cluster.stats,
+            "version_unconfirmed": self.version_unconfirmed,
+        }
 
     # -- per-user state ------------------------------------------------------------------
 
@@ -326,7 +364,12 @@ class RedisStore:
     def recommended(self, user: int, track: int, state: frozenset[str]) -> None:
         # The listen's writes, just before, made the session's key and gave it its time to live.
         if "session" in state:
-            send_unwaited(self.client, [("SADD", self.keys.seen(user), track)])
+            commands: list[Command] = [("SADD", self.keys.seen(user), track)]
+            if self.cluster is not None:
+                self.cluster.send_unwaited(commands)
+            else:
+                assert isinstance(self.client, redis.Redis)
+                send_unwaited(self.client, commands)
 
     def record(
         self, user: int, track: int, time: float, recommendation: int | None, state: frozenset[str]
@@ -335,7 +378,7 @@ class RedisStore:
         if "session" in state and recommendation is not None:
             commands.append(("SADD", self.keys.seen(user), recommendation))
         if commands:
-            round_trip(self.client, commands)
+            self._round_trip(commands)
 
     def end_session(self, user: int) -> None:
         self.client.delete(self.keys.seen(user), self.keys.first_track(user))

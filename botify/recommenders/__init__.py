@@ -7,6 +7,7 @@ from botify.recommenders.builtin import (
     HistoryI2I,
     Indexed,
     Random,
+    SessionArtists,
     StickyArtist,
     TopPop,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "Link",
     "Random",
     "Recommender",
+    "SessionArtists",
     "StickyArtist",
     "TopPop",
     "build_chain",

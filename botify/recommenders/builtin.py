@@ -1,5 +1,6 @@
 """The built-in recommenders, after the course's: Random, TopPop, StickyArtist, Indexed,
-Contextual, and HistoryI2I (item-to-item over the user's recent listens)."""
+Contextual, HistoryI2I (item-to-item over the user's recent listens) and SessionArtists (the
+session's first track's list, leaving the artists the session tired of)."""
 
 from __future__ import annotations
 
@@ -198,6 +199,48 @@ class HistoryI2I(_ListSourced):
         return {**super().describe(), "history": self.history}
 
 
+class SessionArtists(_ListSourced):
+    """The item-to-item list of the session's first track (the listener's mood, which the
+    session's later tracks only approximate), in its order, without the tracks of the artists
+    the session tired of: those whose latest listen in the session was below `tired`. A list
+    that plays an artist then moves to others (offline's `affinity`) is followed as far as the
+    listener enjoys each artist."""
+
+    def __init__(self, data: DataView, *, source: str, tired: float = 0.3, **options):
+        super().__init__(data, source=source, **options)
+        if not isinstance(tired, int | float) or isinstance(tired, bool) or not 0 <= tired <= 1:
+            raise ValueError(f"option 'tired' must be a fraction in [0, 1], got {tired!r}")
+        self.tired = float(tired)
+        self.state = self.state | {"session", "history"}
+
+    def list_read(self, user: int, prev_track: int) -> Read:
+        return items_key(self.source, prev_track)  # the first track's, on a session's first /next
+
+    def reads(self, user: int, prev_track: int) -> list[Read]:
+        return [*super().reads(user, prev_track), session_key(user), history_key(user)]
+
+    def candidates(self, user, prev_track, prev_track_time):
+        session = self.data.session(user)
+        anchor = prev_track if session.first_track is None else session.first_track
+        tracks = self.data.item_recommendations(self.source, anchor)
+        if tracks is None or not self.tired:
+            return tracks
+        catalog = self.data.catalog
+        played = session.seen | {prev_track}
+        latest: dict[int | None, float] = {}
+        # newest first; the history holds earlier sessions too, so only this session's tracks
+        for track, time in [(prev_track, prev_track_time), *self.data.history(user)]:
+            if track in played:
+                latest.setdefault(catalog.artist_of(track), time)
+        tired = {artist for artist, time in latest.items() if time < self.tired}
+        if not tired:
+            return tracks
+        return [t for t in tracks.tolist() if catalog.artist_of(t) not in tired]
+
+    def describe(self):
+        return {**super().describe(), "tired": self.tired}
+
+
 BUILTIN: dict[str, type[Recommender]] = {
     "random": Random,
     "top_pop": TopPop,
@@ -205,4 +248,5 @@ BUILTIN: dict[str, type[Recommender]] = {
     "indexed": Indexed,
     "contextual": Contextual,
     "history_i2i": HistoryI2I,
+    "session_artists": SessionArtists,
 }

@@ -1,0 +1,169 @@
+"""Redis Cluster: its URL, its client, and a request's commands in one round trip per node.
+
+A cluster is named by `redis+cluster://[[user]:password@]host:port[,host:port...]`: any of its
+nodes are seeds, from which the client learns who serves which slot. The plain client serves
+every other URL (botify.store.connect chooses).
+
+`ClusterRoundTrips` does for a cluster what botify.roundtrip does for one Redis: a request's
+commands are grouped by the node that masters their slot, sent to every node, and then every
+node's replies are read, so the nodes work at the same time and a request costs about one round
+trip however many nodes it touches. What does not go to plan is counted (`stats`, shown in
+/healthz): a dropped connection is retried once on a fresh one; a node that stays unreachable
+fails only the commands it serves and makes the client relearn the slot map (at most once a
+second), which is how a promoted replica is found; a command redirected (MOVED, ASK: the slots
+are moving) is sent again through redis-py's client, which follows redirects.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+
+import redis
+from redis.backoff import NoBackoff
+from redis.cluster import ClusterNode
+from redis.connection import Connection
+from redis.exceptions import AskError, MovedError
+from redis.retry import Retry
+
+from botify.config import parse_cluster_url
+from botify.roundtrip import Command, OwedReplies
+
+log = logging.getLogger(__name__)
+
+# The slot map is relearnt at most this often when a node is unreachable.
+REFRESH_SECONDS = 1.0
+
+
+class OwingConnection(OwedReplies, Connection):
+    """A cluster node's TCP connection that can send writes without waiting for their replies."""
+
+
+def connect_cluster(url: str, timeout: float, max_connections: int) -> redis.RedisCluster:
+    """A cluster client that fails as fast as the plain one (botify.store.connect): each node's
+    pool holds `max_connections`, a frozen node costs one `timeout` on the request path."""
+    seeds, username, password = parse_cluster_url(url)
+    (host, port), others = seeds[0], seeds[1:]
+    return redis.RedisCluster(
+        # Given a URL, redis-py builds each node's pool from these arguments, so the pools make
+        # connections of our class.
+        url=f"redis://{host}:{port}/0",
+        startup_nodes=[ClusterNode(host, port) for host, port in others],
+        username=username,
+        password=password,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 1),
+        max_connections=max_connections,
+        connection_class=OwingConnection,
+        # A master that is down takes only its slots down (the cluster's own setting must agree).
+        require_full_coverage=False,
+    )
+
+
+class ClusterRoundTrips:
+    """Round trips and unwaited writes on a cluster client, with the counts of what went wrong."""
+
+    def __init__(self, client: redis.RedisCluster):
+        self.client = client
+        self.stats = {"node_errors": 0, "redirected": 0, "slot_map_refreshes": 0}
+        self._refreshed_at = float("-inf")
+        self._refresh_lock = threading.Lock()
+
+    def _pool(self, command: Command):
+        slot = self.client.keyslot(command[1])
+        node = self.client.nodes_manager.get_node_from_slot(slot)
+        return self.client.get_redis_connection(node).connection_pool
+
+    def round_trip(self, commands: Sequence[Command], tolerate: int = 0) -> list:
+        """The raw replies of `commands`. The first `tolerate` of them may fail for an
+        unreachable node: their reply is then the error, not raised. Any other failure raises
+        (the first one, once every node's replies are read)."""
+        replies: list = [None] * len(commands)
+        groups: dict = {}
+        for index, command in enumerate(commands):
+            groups.setdefault(self._pool(command), []).append(index)
+        sent = []
+        for pool, indexes in groups.items():
+            connection = pool.get_connection()
+            try:
+                connection.send_packed_command(
+                    connection.pack_commands([commands[i] for i in indexes])
+                )
+                sent.append((pool, connection, indexes))
+            except redis.ConnectionError:
+                pool.release(connection)
+                self._again(pool, commands, indexes, replies)
+        for pool, connection, indexes in sent:
+            try:
+                self._read(connection, indexes, replies)
+            except redis.ConnectionError:
+                connection.disconnect()
+                self._again(pool, commands, indexes, replies)
+            except redis.TimeoutError as error:  # a frozen node: one timeout, not two
+                connection.disconnect()
+                self._node_failed(indexes, replies, error)
+            finally:
+                pool.release(connection)
+        for index, reply in enumerate(replies):
+            if isinstance(reply, MovedError | AskError):
+                self.stats["redirected"] += 1
+                replies[index] = self.client.execute_command(*commands[index])
+        for index, reply in enumerate(replies):
+            if isinstance(reply, redis.RedisError) and not (
+                index < tolerate and isinstance(reply, redis.ConnectionError | redis.TimeoutError)
+            ):
+                raise reply
+        return replies
+
+    @staticmethod
+    def _read(connection, indexes: list[int], replies: list) -> None:
+        for index in indexes:
+            try:
+                replies[index] = connection.read_response()
+            except redis.ResponseError as error:  # the connection stays in step: read the rest
+                replies[index] = error
+
+    def _again(self, pool, commands: Sequence[Command], indexes: list[int], replies: list) -> None:
+        """A node's commands once more on a fresh connection, after a dropped one."""
+        connection = pool.get_connection()
+        try:
+            connection.send_packed_command(connection.pack_commands([commands[i] for i in indexes]))
+            self._read(connection, indexes, replies)
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            connection.disconnect()
+            self._node_failed(indexes, replies, error)
+        finally:
+            pool.release(connection)
+
+    def _node_failed(self, indexes: list[int], replies: list, error: redis.RedisError) -> None:
+        self.stats["node_errors"] += 1
+        for index in indexes:
+            replies[index] = error
+        self._refresh()
+
+    def _refresh(self) -> None:
+        """Relearn who serves which slot (a replica may have been promoted), at most once a
+        second and by one request at a time."""
+        now = time.monotonic()
+        if now - self._refreshed_at < REFRESH_SECONDS or not self._refresh_lock.acquire(False):
+            return
+        try:
+            self._refreshed_at = now
+            self.stats["slot_map_refreshes"] += 1
+            self.client.nodes_manager.initialize()
+        except redis.RedisError as error:
+            log.warning("could not relearn the cluster's slot map: %s", error)
+        finally:
+            self._refresh_lock.release()
+
+    def send_unwaited(self, commands: Sequence[Command]) -> None:
+        """Send `commands` (all on one slot: one user's keys) and return at once."""
+        pool = self._pool(commands[0])
+        connection = pool.get_connection()
+        try:
+            connection.send_unwaited(commands)
+        finally:
+            pool.release(connection)
