@@ -13,6 +13,9 @@ Four components, each a ranked list per track, and their blend:
 - `catalog`: the other tracks by the same artist, then genre-mates, by listened time, with the
   number of the artist's tracks learned from the logs (offline.catalog_prior); every catalog
   track gets a list, even one nobody played.
+- `affinity`: the track's artist, then the artists its listeners enjoy, learned from first plays
+  of artists in sessions, merged by how fast listeners tire of an artist (offline.artist_affinity):
+  the method that uses exploring traffic.
 - `blend`: weighted reciprocal rank fusion of the components; a pair whose `next` evidence is
   below half the average transition (repeatedly skipped) is vetoed from the blend. The default
   weights favour `catalog` (4 to 1 for `next` and `session`, 0 for `als`): on the simulator's
@@ -28,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from offline.artist_affinity import AffinityParams, affinity_lists, fit_affinity
 from offline.catalog_prior import ArtistDepth, artist_depth, catalog_lists
 from offline.listens import Listens
 from offline.popularity import listened_time
@@ -35,7 +39,7 @@ from offline.ranking import PAD, drop_items, reciprocal_rank_fusion, sparse_top_
 from offline.tracks import Tracks
 
 COMPONENTS = ("next", "session", "als", "catalog")
-METHODS = (*COMPONENTS, "blend")
+METHODS = (*COMPONENTS, "blend", "affinity")
 DEFAULT_WEIGHTS = {"next": 1.0, "session": 1.0, "als": 0.0, "catalog": 4.0}
 
 
@@ -46,6 +50,7 @@ class I2IParams:
     decay: float = 0.8
     prior: float = 2.0
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    affinity: AffinityParams = AffinityParams()
 
 
 @dataclass
@@ -134,6 +139,7 @@ class I2I:
 
     lists: dict[str, np.ndarray]
     depth: ArtistDepth | None = None  # what the catalog component learned
+    affinity: dict | None = None  # what the affinity method learned
 
     def method(self, name: str) -> np.ndarray:
         return self.lists[name]
@@ -168,6 +174,14 @@ def fit_i2i(
         depth = artist_depth(listens, tracks.artists, tracks.genres, n)
         popularity = listened_time(listens, n_tracks)
         lists["catalog"] = catalog_lists(tracks.artists, tracks.genres, popularity, depth, n)
+    learned = None
+    if "affinity" in wanted:
+        model = fit_affinity(listens, tracks.artists, tracks.genres, params.affinity)
+        popularity = listened_time(listens, n_tracks)
+        lists["affinity"] = affinity_lists(
+            model, tracks.artists, tracks.genres, popularity, params.affinity, n
+        )
+        learned = model.as_dict()
     if "blend" in wanted:
         names = [name for name in COMPONENTS if params.weights.get(name)]
         fused = reciprocal_rank_fusion(
@@ -177,4 +191,4 @@ def fit_i2i(
             k=2 * n,
         )
         lists["blend"] = veto(fused, evidence)[:, :n]
-    return I2I({name: lists[name] for name in methods if name in lists}, depth)
+    return I2I({name: lists[name] for name in methods if name in lists}, depth, learned)

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from offline.als import ALSParams
+from offline.artist_affinity import AffinityParams
 from offline.errors import InputError, run_command
 from offline.evaluation import Score, cases, for_global, for_items, for_users, score, split, table
 from offline.item2item import COMPONENTS, DEFAULT_WEIGHTS, METHODS, I2IParams
@@ -156,6 +157,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         + ",".join(f"{name}={weight:g}" for name, weight in DEFAULT_WEIGHTS.items())
         + "); a component left out weighs 0",
     )
+    group = parser.add_argument_group("item-to-item affinity (--i2i affinity)")
+    affinity = DEFAULT.i2i.affinity
+    prior = "observations' worth of the mean of a pair's kind (genre-mates or not)"
+    group.add_argument("--affinity-prior", **shown(non_negative, affinity.prior, prior))
+    bonus = "exploration bonus of an artist pair never observed"
+    group.add_argument("--affinity-bonus", **shown(non_negative, affinity.bonus, bonus))
+    artists = "other artists merged into an artist's list"
+    group.add_argument("--affinity-artists", **shown(positive_int, affinity.artists, artists))
     group = parser.add_argument_group("per-user (ALS, also the i2i 'als' component)")
     group.add_argument("--users-n", **shown(positive_int, DEFAULT.users_n, "tracks per user"))
     group.add_argument("--factors", **shown(positive_int, DEFAULT.als.factors))
@@ -186,6 +195,12 @@ def options_from(args: argparse.Namespace) -> Options:
         decay=args.decay,
         prior=args.prior,
         weights=args.weights or dict(DEFAULT_WEIGHTS),
+        affinity=AffinityParams(
+            prior=args.affinity_prior,
+            bonus=args.affinity_bonus,
+            artists=args.affinity_artists,
+            seed=args.seed,
+        ),
     )
     # The ALS options are named as ALSParams' fields.
     als = ALSParams(**{param.name: getattr(args, param.name) for param in fields(ALSParams)})
@@ -325,6 +340,7 @@ def run(args: argparse.Namespace) -> int:
     fitted = fit(listens, tracks, final_options)
     lap("training")
     depth = None if fitted.i2i is None else fitted.i2i.depth
+    learned_affinity = None if fitted.i2i is None else fitted.i2i.affinity
     staging = Staging(args.out)
     try:
         rows = write(staging, fitted, tracks, method, final_options)
@@ -335,6 +351,7 @@ def run(args: argparse.Namespace) -> int:
                 **asdict(options.i2i),
                 "als": asdict(options.als),
                 "learned_artist_depth": None if depth is None else depth.as_dict(),
+                "learned_affinity": learned_affinity,
             },
             "users": {
                 "users_n": options.users_n,

@@ -1,0 +1,230 @@
+"""The item-to-item `affinity` method: which other artists a listener of an artist enjoys, learned
+from the sessions' first plays of artists, and each track's list as the order a session that
+began with it should play, tiring of each artist as listeners do.
+
+Evidence. Within a session, every first play of an artist after a first play of another artist
+is an observation of the pair (the earlier artist, the later one): the later listen's fraction,
+weighted by the earlier one's (a session's first track counts 1.0; an artist the listener skipped
+says little about the session's taste). Pairs count both ways (a listener of A who enjoys B is
+evidence for B's listeners too). A pair's affinity is the weighted mean shrunk towards the mean of
+its kind (genre-mates, or artists of different genres) by `prior` observations' worth, plus an
+exploration bonus `bonus / sqrt(weight + prior)`: a genre-mate the logs never paired with the
+artist ranks above one they showed skipped, and below one they showed enjoyed.
+
+Lists. For an artist, the candidates are its own tracks and those of its `artists` best-scored
+other artists (genre-mates the logs never paired with it fill the places left, in a seeded
+order). The list is merged greedily by expected listened fraction: the artist's own j-th extra
+play is worth what the logs show for it (the mean of such plays), another artist's k-th play its
+affinity times the fatigue per play (learned from the same repeat means). Each artist's tracks
+come most listened first. A track's list is its artist's without itself.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from offline.catalog_prior import MIN_OBSERVATIONS, plays_so_far, ranked_within
+from offline.listens import Listens
+from offline.ranking import PAD, drop_items
+
+DEFAULT_FATIGUE = 0.8  # per play of an artist, where the logs show too few repeats
+
+
+@dataclass(frozen=True)
+class AffinityParams:
+    prior: float = 1.0  # observations' worth of the kind's mean
+    bonus: float = 0.2  # exploration bonus at no observation, times sqrt(prior)
+    artists: int = 30  # other artists considered per artist
+    gap: int = 20  # first plays apart in a session that still pair
+    seed: int = 0
+
+
+@dataclass
+class Affinity:
+    """Per ordered artist pair: the weighted sum of observed listened fractions, and the
+    weights; with the means each pair is shrunk towards."""
+
+    sums: sp.csr_matrix
+    weights: sp.csr_matrix
+    mate_mean: float  # genre-mates (or every other artist without genres)
+    other_mean: float  # artists of another genre
+    repeat_means: list[float]  # the session's own artist's 2nd, 3rd, ... play
+    fatigue: float
+
+    def as_dict(self) -> dict:
+        return {
+            "pairs": int(self.weights.nnz),
+            "mate_mean": round(self.mate_mean, 4),
+            "other_mean": round(self.other_mean, 4),
+            "repeat_means": [round(m, 4) for m in self.repeat_means],
+            "fatigue": round(self.fatigue, 4),
+        }
+
+
+def first_play_pairs(
+    listens: Listens, artists: np.ndarray, gap: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(earlier artist, later artist, later listen's fraction, earlier listen's fraction) for
+    each pair of first plays of artists at most `gap` first plays apart in a session."""
+    artist = artists[listens.track]
+    first = np.flatnonzero(plays_so_far(listens.session, artist) == 1)
+    session, time = listens.session[first], listens.time[first].astype(np.float64)
+    parts: list[tuple[np.ndarray, ...]] = []
+    for step in range(1, gap + 1):
+        same = np.flatnonzero(session[step:] == session[:-step])
+        if not len(same):
+            break
+        earlier, later = first[same], first[same + step]
+        parts.append((artist[earlier], artist[later], time[same + step], time[same]))
+    if not parts:
+        empty = np.zeros(0)
+        return empty.astype(np.int64), empty.astype(np.int64), empty, empty
+    a, b, y, w = (np.concatenate(column) for column in zip(*parts, strict=True))
+    return a, b, y, w
+
+
+def repeat_curve(listens: Listens, artists: np.ndarray, limit: int) -> list[float]:
+    """The mean listened fraction of the session's first artist's 2nd, 3rd, ... play."""
+    session = listens.session
+    first_index = np.searchsorted(session, session)
+    artist = artists[listens.track]
+    plays = plays_so_far(session, artist)
+    own = (np.arange(len(session)) != first_index) & (artist == artist[first_index])
+    means = []
+    for j in range(2, limit + 2):
+        at_j = own & (plays == j)
+        if at_j.sum() < MIN_OBSERVATIONS:
+            break
+        means.append(float(listens.time[at_j].mean()))
+    return means
+
+
+def fatigue_of(repeat_means: list[float]) -> float:
+    """The median ratio of consecutive repeat means: how much each play of an artist lowers
+    the next."""
+    ratios = [b / a for a, b in zip(repeat_means, repeat_means[1:], strict=False) if a > 0]
+    return float(np.clip(np.median(ratios), 0.05, 0.99)) if ratios else DEFAULT_FATIGUE
+
+
+def fit_affinity(
+    listens: Listens, artists: np.ndarray, genres: np.ndarray | None, params: AffinityParams
+) -> Affinity:
+    n_artists = int(artists.max()) + 1 if len(artists) else 0
+    a, b, y, w = first_play_pairs(listens, artists, params.gap)
+    shape = (n_artists, n_artists)
+    rows, cols = np.r_[a, b], np.r_[b, a]
+    sums = sp.csr_matrix((np.r_[w * y, w * y], (rows, cols)), shape=shape)
+    weights = sp.csr_matrix((np.r_[w, w], (rows, cols)), shape=shape)
+    sums.sum_duplicates()
+    weights.sum_duplicates()
+    genre_of = artist_genres(artists, genres, n_artists)
+    same = genre_of[a] == genre_of[b] if genre_of is not None else np.ones(len(a), dtype=bool)
+
+    def mean(mask: np.ndarray) -> float:
+        return float((w[mask] * y[mask]).sum() / w[mask].sum()) if w[mask].sum() > 0 else 0.0
+
+    repeat_means = repeat_curve(listens, artists, 30)
+    return Affinity(sums, weights, mean(same), mean(~same), repeat_means, fatigue_of(repeat_means))
+
+
+def artist_genres(
+    artists: np.ndarray, genres: np.ndarray | None, n_artists: int
+) -> np.ndarray | None:
+    """Each artist's genre number (-1: none), from its tracks; None without genres."""
+    if genres is None:
+        return None
+    out = np.full(n_artists, -1, dtype=np.int64)
+    out[artists] = genres
+    return out
+
+
+def own_values(affinity: Affinity, count: int) -> np.ndarray:
+    """What the artist's own 2nd, 3rd, ... play is worth, the last known mean tiring on."""
+    means = list(affinity.repeat_means) or [affinity.fatigue]
+    while len(means) < count:
+        means.append(means[-1] * affinity.fatigue)
+    return np.array(means[:count])
+
+
+def affinity_lists(
+    affinity: Affinity,
+    artists: np.ndarray,
+    genres: np.ndarray | None,
+    popularity: np.ndarray,
+    params: AffinityParams,
+    n: int,
+) -> np.ndarray:
+    """Every track's list, (n_tracks, n) dense indices padded with -1."""
+    n_tracks = len(artists)
+    n_artists = affinity.sums.shape[0]
+    order, starts = ranked_within(artists, popularity)
+    counts = np.bincount(artists, minlength=n_artists)
+    first_of = np.zeros(n_artists, dtype=np.int64)
+    first_of[artists[order]] = starts[order]
+    tracks_of = [order[first_of[x] : first_of[x] + counts[x]] for x in range(n_artists)]
+    genre_of = artist_genres(artists, genres, n_artists)
+    mates: dict[int, np.ndarray] = {}
+    if genre_of is not None:
+        for genre in np.unique(genre_of[genre_of >= 0]):
+            mates[int(genre)] = np.flatnonzero(genre_of == genre)
+    rng = np.random.default_rng(params.seed)
+    own = own_values(affinity, n + 1)
+    sums, weights = affinity.sums.tocsr(), affinity.weights.tocsr()
+    by_artist = np.full((n_artists, n + 1), PAD, dtype=np.int64)
+    for artist in np.flatnonzero(counts).tolist():
+        start, end = weights.indptr[artist], weights.indptr[artist + 1]
+        other = weights.indices[start:end].astype(np.int64)
+        seen_weight, seen_sum = weights.data[start:end], sums.data[start:end]
+        genre = -1 if genre_of is None else int(genre_of[artist])
+        same = genre_of[other] == genre if genre_of is not None else np.ones(len(other), bool)
+        prior_mean = np.where(same, affinity.mate_mean, affinity.other_mean)
+        score = (seen_sum + params.prior * prior_mean) / (seen_weight + params.prior)
+        score += params.bonus * np.sqrt(params.prior / (seen_weight + params.prior))
+        untried = np.setdiff1d(mates.get(genre, np.zeros(0, np.int64)), [*other, artist])
+        untried = rng.permutation(untried)[: params.artists]
+        fresh = affinity.mate_mean + params.bonus
+        candidates = np.r_[other, untried]
+        values = np.r_[score, np.full(len(untried), fresh)]
+        best = np.argsort(-values, kind="stable")[: params.artists]
+        by_artist[artist] = merged(
+            artist, candidates[best], values[best], own, affinity.fatigue, tracks_of, n + 1
+        )
+    lists = by_artist[artists]
+    lists[lists == np.arange(n_tracks)[:, None]] = PAD
+    return drop_items(lists, np.zeros(n_tracks, dtype=bool))[:, :n]
+
+
+def merged(
+    artist: int,
+    others: np.ndarray,
+    values: np.ndarray,
+    own: np.ndarray,
+    fatigue: float,
+    tracks_of: list[np.ndarray],
+    n: int,
+) -> np.ndarray:
+    """Up to n tracks, greedily by the next play's worth: the artist's own tracks by `own` (the
+    anchor track, listed among them and left out later, already played), each other artist's
+    its value times fatigue per earlier play."""
+    # (minus worth, artist, plays listed so far); the artist's own first entry is its 2nd play
+    heap = [(-float(own[0]), int(artist), 0)]
+    heap += [(-float(v), int(o), 0) for o, v in zip(others, values, strict=True) if v > 0]
+    heapq.heapify(heap)
+    out: list[int] = []
+    base = dict(zip(others.tolist(), values.tolist(), strict=True))
+    while heap and len(out) < n:
+        _, who, listed = heapq.heappop(heap)
+        tracks = tracks_of[who]
+        if listed >= len(tracks):
+            continue
+        out.append(int(tracks[listed]))
+        listed += 1
+        # the artist's first two entries are worth its 2nd play: one of them is the anchor
+        worth = own[listed - 1] if who == artist else base[who] * fatigue**listed
+        if listed < len(tracks) and listed < len(own):
+            heapq.heappush(heap, (-float(worth), who, listed))
+    return np.array(out + [PAD] * (n - len(out)), dtype=np.int64)
