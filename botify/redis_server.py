@@ -252,6 +252,16 @@ class LocalCluster:
             client.close()
         raise RuntimeError(f"no node masters the slot of {key!r}")
 
+    def flush(self) -> None:
+        """Empty every master (the replicas follow)."""
+        for node in self.running():
+            client = redis.Redis(host=node.host, port=node.port)
+            try:
+                if client.info("replication")["role"] == "master":
+                    client.flushall()
+            finally:
+                client.close()
+
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()

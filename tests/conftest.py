@@ -1,5 +1,9 @@
-"""Shared fixtures: a real Redis server for the whole session, small data files on disk, and a
-real botify service (gunicorn, as `botify serve` runs it) started on demand."""
+"""Shared fixtures: a real Redis server and a real Redis Cluster for the whole session, small
+data files on disk, and a real botify service (gunicorn, as `botify serve` runs it) started on
+demand.
+
+`redis_url` is the single server's, or the cluster's where a test is parametrized by
+`topology` (tests/service runs every test that uses Redis on both)."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from botify.redis_server import RedisServer, free_port
+from botify.redis_server import LocalCluster, RedisServer, free_port
 from lab.processes import Processes, ServeProcess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,13 +28,34 @@ def redis_server():
         yield server
 
 
+@pytest.fixture(scope="session")
+def redis_cluster():
+    """Three masters with a replica each, on loopback."""
+    with LocalCluster(masters=3, replicas=1) as cluster:
+        yield cluster
+
+
+TOPOLOGIES = ("single", "cluster")
+
+
 @pytest.fixture
-def redis_url(redis_server):
-    """The session's Redis, emptied for each test."""
-    client = redis.Redis.from_url(redis_server.url)
+def topology(request) -> str:
+    """"single" unless the test is parametrized over TOPOLOGIES."""
+    return getattr(request, "param", "single")
+
+
+@pytest.fixture
+def redis_url(request, topology):
+    """The session's Redis (or Redis Cluster), emptied for each test."""
+    if topology == "cluster":
+        cluster = request.getfixturevalue("redis_cluster")
+        cluster.flush()
+        return cluster.url
+    server = request.getfixturevalue("redis_server")
+    client = redis.Redis.from_url(server.url)
     client.flushdb()
     client.close()
-    return redis_server.url
+    return server.url
 
 
 def run_module(module: str, *args: str) -> subprocess.CompletedProcess:

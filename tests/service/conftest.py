@@ -1,12 +1,14 @@
 """Fixtures for the service's tests: data loaded into the real Redis, and the Flask app served
-over real HTTP (werkzeug's threaded server in this process, so tests can read its event log)."""
+over real HTTP (werkzeug's threaded server in this process, so tests can read its event log).
+
+Every test here that uses `redis_url` runs twice: on one Redis server and on a Redis Cluster;
+`@pytest.mark.one_redis` keeps a test that is about the single server's client to that one."""
 
 from __future__ import annotations
 
 import threading
 
 import pytest
-import redis
 from werkzeug.serving import make_server
 
 from botify.app import create_app
@@ -14,8 +16,15 @@ from botify.config import load_config
 from botify.data import DataView
 from botify.loader import load
 from botify.redis_server import free_port
-from botify.store import RedisStore
-from tests.conftest import small_dataset, write_config
+from botify.store import RedisStore, connect
+from tests.conftest import TOPOLOGIES, small_dataset, write_config
+
+def pytest_generate_tests(metafunc):
+    if "redis_url" in metafunc.fixturenames and not metafunc.definition.get_closest_marker(
+        "one_redis"
+    ):
+        metafunc.parametrize("topology", TOPOLOGIES, indirect=True)
+
 
 CHAIN_CONTEXTUAL = [{"recommender": "contextual", "source": "i2i"}]
 
@@ -45,7 +54,7 @@ def loaded(make_config):
 
     def make(**values):
         config = make_config(**values)
-        client = redis.Redis.from_url(config["redis_url"])
+        client = connect(config["redis_url"])
         load(config, client, grace=0)
         store = RedisStore(client, namespace=config["namespace"], version_check_seconds=0)
         return config, DataView(store)

@@ -12,7 +12,7 @@ import redis
 from botify.data import DataView, NoData, items_key, users_key
 from botify.dataset import DataError, read_dataset
 from botify.loader import load
-from botify.store import Keys, RedisStore
+from botify.store import Keys, RedisStore, connect
 from tests.conftest import ROOT, write_lines
 
 
@@ -33,7 +33,7 @@ def test_load_command_loads_and_is_idempotent(make_config):
     assert "100 tracks" in first.stdout
     again = run_load(config.source)
     assert again.returncode == 0 and "already holds these files" in again.stdout
-    client = redis.Redis.from_url(config["redis_url"])
+    client = connect(config["redis_url"])
     assert client.get("botify:version") == v1.encode()
     forced = run_load(config.source, "--force")
     v2 = re.search(r"version (2-[0-9a-f]{8}) live", forced.stdout).group(1)
@@ -108,7 +108,7 @@ def test_malformed_file_fails_with_file_and_line_and_changes_nothing(
 ):
     config = make_config()
     assert run_load(config.source).returncode == 0
-    client = redis.Redis.from_url(config["redis_url"])
+    client = connect(config["redis_url"])
     keys_before = sorted(client.keys("*"))
     target = next(
         p
@@ -184,7 +184,7 @@ def test_whole_sources_are_read_from_memory_without_a_round_trip(loaded):
 
 def test_large_sources_are_written_list_by_list(make_config):
     config = make_config(local_sources_max_mb=0)
-    client = redis.Redis.from_url(config["redis_url"])
+    client = connect(config["redis_url"])
     version, _, _ = load(config, client, grace=0)
     assert client.get(f"botify:v:{version}:items:i2i:98") is not None
     assert client.get(f"botify:v:{version}:whole:items:i2i:values") is None

@@ -75,7 +75,7 @@ def next_track(service: Service, user: int, track: int, listened: float) -> int:
 def test_a_track_outside_the_catalog_is_refused_before_the_round_trip(service_on_redis):
     config, store, service = service_on_redis
     next_track(service, 1, 3, 1.0)
-    client = redis.Redis.from_url(config["redis_url"])
+    client = connect(config["redis_url"])
     before = sorted(client.scan_iter("botify:u:*"))
     state = {key: client.dump(key) for key in before}
     with pytest.raises(BadInput, match="not in the catalog"):
@@ -91,13 +91,14 @@ def test_the_trade_a_reload_removing_the_track_meanwhile_records_the_listen(
     config, store, service = service_on_redis
     next_track(service, 1, 3, 1.0)  # the worker knows version 1 (tracks 0..99)
     smaller = small_dataset(tmp_path / "smaller", n_tracks=50)
-    load(config.with_overrides(data=smaller), redis.Redis.from_url(config["redis_url"]), grace=0)
+    load(config.with_overrides(data=smaller), connect(config["redis_url"]), grace=0)
     with pytest.raises(BadInput, match="track: 70 is not in the catalog"):
         next_track(service, 1, 70, 0.5)
-    history = redis.Redis.from_url(config["redis_url"]).lrange("botify:u:{1}:history", 0, -1)
+    history = connect(config["redis_url"]).lrange("botify:u:{1}:history", 0, -1)
     assert history[0] == b"70:0.5"
 
 
+@pytest.mark.one_redis
 def test_writes_sent_without_waiting_leave_the_connection_in_step(redis_url, caplog):
     client = connect(redis_url, in_flight=1)  # one connection, reused by every call
     send_unwaited(client, [("SET", "a", "1"), ("SET", "b", "2")])
@@ -117,7 +118,7 @@ def test_a_logged_listen_matches_what_redis_holds(service_on_redis):
     config, store, service = service_on_redis
     next_track(service, 4, 10, 0.8)
     answer = next_track(service, 4, 11, 0.6)
-    client = redis.Redis.from_url(config["redis_url"])
+    client = connect(config["redis_url"])
     assert client.lrange("botify:u:{4}:history", 0, -1) == [b"11:0.6", b"10:0.8"]
     seen = {int(t) for t in client.smembers("botify:u:{4}:seen")}
     assert {10, 11, answer} <= seen
@@ -126,10 +127,11 @@ def test_a_logged_listen_matches_what_redis_holds(service_on_redis):
     assert [e["recommendation"] for e in events][-1] == answer
 
 
+@pytest.mark.one_redis
 def test_a_round_trip_survives_a_dropped_connection_and_reads_past_an_error(redis_url):
     client = connect(redis_url, in_flight=1)
     assert round_trip(client, [("SET", "k", "1"), ("GET", "k")]) == [b"OK", b"1"]
-    redis.Redis.from_url(redis_url).client_kill_filter(_type="normal", skipme=True)
+    connect(redis_url).client_kill_filter(_type="normal", skipme=True)
     assert round_trip(client, [("GET", "k")]) == [b"1"]  # retried on a fresh connection
     with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
         round_trip(client, [("SMEMBERS", "k"), ("SET", "after", "2")])

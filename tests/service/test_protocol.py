@@ -53,11 +53,10 @@ def test_healthz_needs_redis_and_a_loaded_version(make_config, serve_app, redis_
     assert answer.status_code == 503 and "message" in answer.json()
     assert server.events() == []
 
-    import redis
-
     from botify.loader import load
+    from botify.store import connect
 
-    load(config, redis.Redis.from_url(redis_url), grace=0)
+    load(config, connect(redis_url), grace=0)
     health = requests.get(server.url + "/healthz")
     assert health.status_code == 200 and health.json()["status"] == "ok"
     assert requests.post(server.url + "/next/1", json={"track": 1, "time": 1.0}).status_code == 200

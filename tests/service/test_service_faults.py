@@ -106,7 +106,7 @@ def test_an_emptied_and_reloaded_redis_serves_the_new_data_not_a_cached_copy(
         body = {"track": 1, "time": 1.0}
         assert requests.post(f"{service.url}/next/1", json=body).json()["track"] == 0
 
-        redis.Redis.from_url(redis_server.url).flushall()  # as an empty restart leaves it
+        connect(redis_server.url).flushall()  # as an empty restart leaves it
         time.sleep(0.2)  # past version_check_seconds
         for path in ("/healthz", "/next/1"):
             answer = requests.request("GET" if path == "/healthz" else "POST", service.url + path,
@@ -202,7 +202,7 @@ def test_bodies_over_the_limit_or_short_of_their_length_are_refused(tmp_path, se
 def test_answers_name_what_failed_without_redis_internals(redis_url, serve_one):
     service = serve_one()
     # A key botify did not write: a data error, not an outage.
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     client.set("botify:u:{7}:seen", "not a set")
     answer = requests.post(f"{service.url}/next/7", json={"track": 1, "time": 0.5})
     assert answer.status_code == 500
