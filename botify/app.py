@@ -26,8 +26,10 @@ import redis
 import ujson
 from flask import Flask, Response, make_response, request
 from flask_restful import Api, Resource
+from redis.exceptions import ClusterError
 from werkzeug.exceptions import HTTPException
 
+from botify.cluster import UNAVAILABLE
 from botify.config import Config
 from botify.data import DataView, NoData
 from botify.eventlog import EventLog
@@ -74,7 +76,8 @@ outages = RateLimitedLog()
 def redis_failure(failure: redis.RedisError):
     """A 503 for an outage, a 500 for a data error; the details go to the server log only
     (they name hosts, ports and users)."""
-    if isinstance(failure, redis.ResponseError):  # e.g. WRONGTYPE: a key botify did not write
+    if isinstance(failure, redis.ResponseError) and not isinstance(failure, ClusterError):
+        # e.g. WRONGTYPE: a key botify did not write (CLUSTERDOWN is an outage, below)
         log.error("unexpected data in Redis: %s", failure)
         return error(500, "internal error: unexpected data in Redis (see the server log)")
     outages.warning("Redis is unavailable: %s", failure)
@@ -170,6 +173,11 @@ class Health(ServiceResource):
             snapshot = self.store.current_snapshot()
         except NoData as missing:
             return error(503, str(missing))
+        except UNAVAILABLE as failure:
+            # On a cluster, the version key's node may be down while the others serve.
+            if self.store.cluster is None or self.store.latest is None:
+                return redis_failure(failure)
+            snapshot = self.store.latest
         except redis.RedisError as failure:
             return redis_failure(failure)
         events = self.service.events
@@ -183,6 +191,13 @@ class Health(ServiceResource):
             "failed_links": failed,
             "redis": self.store.topology(),
         }
+        unreachable = health["redis"].get("unreachable")
+        if unreachable:
+            health["status"] = "degraded"
+            health["message"] = (
+                f"Redis Cluster: {len(unreachable)} of {health['redis']['masters']} masters do not "
+                "answer; requests that need their slots get 503"
+            )
         if log_state is not None and log_state["status"] != "ok":
             health["status"] = "degraded"
             # Events waiting for a write that keeps failing: this worker cannot log now.

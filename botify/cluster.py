@@ -25,7 +25,13 @@ import redis
 from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode
 from redis.connection import Connection
-from redis.exceptions import AskError, MovedError
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    ClusterError,
+    MovedError,
+    SlotNotCoveredError,
+)
 from redis.retry import Retry
 
 from botify.config import parse_cluster_url
@@ -33,6 +39,8 @@ from botify.roundtrip import Command, OwedReplies
 
 log = logging.getLogger(__name__)
 
+# A node that cannot serve now: down, frozen, or not yet back in the cluster (CLUSTERDOWN).
+UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, ClusterError)
 # The slot map is relearnt at most this often when a node is unreachable.
 REFRESH_SECONDS = 1.0
 
@@ -74,12 +82,15 @@ class ClusterRoundTrips:
 
     def _pool(self, command: Command):
         slot = self.client.keyslot(command[1])
-        node = self.client.nodes_manager.get_node_from_slot(slot)
+        try:
+            node = self.client.nodes_manager.get_node_from_slot(slot)
+        except SlotNotCoveredError as error:  # not a RedisError: an outage all the same
+            raise ClusterDownError(str(error)) from error
         return self.client.get_redis_connection(node).connection_pool
 
     def round_trip(self, commands: Sequence[Command], tolerate: int = 0) -> list:
-        """The raw replies of `commands`. The first `tolerate` of them may fail for an
-        unreachable node: their reply is then the error, not raised. Any other failure raises
+        """The raw replies of `commands`. The first `tolerate` of them may fail for a node that
+        is unavailable: their reply is then the error, not raised. Any other failure raises
         (the first one, once every node's replies are read)."""
         replies: list = [None] * len(commands)
         groups: dict = {}
@@ -87,13 +98,18 @@ class ClusterRoundTrips:
             groups.setdefault(self._pool(command), []).append(index)
         sent = []
         for pool, indexes in groups.items():
-            connection = pool.get_connection()
+            try:
+                connection = pool.get_connection()  # a new one connects: the node may refuse
+            except (redis.ConnectionError, redis.TimeoutError) as error:
+                self._node_failed(indexes, replies, error)
+                continue
             try:
                 connection.send_packed_command(
                     connection.pack_commands([commands[i] for i in indexes])
                 )
                 sent.append((pool, connection, indexes))
             except redis.ConnectionError:
+                connection.disconnect()
                 pool.release(connection)
                 self._again(pool, commands, indexes, replies)
         for pool, connection, indexes in sent:
@@ -113,7 +129,7 @@ class ClusterRoundTrips:
                 replies[index] = self.client.execute_command(*commands[index])
         for index, reply in enumerate(replies):
             if isinstance(reply, redis.RedisError) and not (
-                index < tolerate and isinstance(reply, redis.ConnectionError | redis.TimeoutError)
+                index < tolerate and isinstance(reply, UNAVAILABLE)
             ):
                 raise reply
         return replies
@@ -128,7 +144,11 @@ class ClusterRoundTrips:
 
     def _again(self, pool, commands: Sequence[Command], indexes: list[int], replies: list) -> None:
         """A node's commands once more on a fresh connection, after a dropped one."""
-        connection = pool.get_connection()
+        try:
+            connection = pool.get_connection()
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            self._node_failed(indexes, replies, error)
+            return
         try:
             connection.send_packed_command(connection.pack_commands([commands[i] for i in indexes]))
             self._read(connection, indexes, replies)
@@ -165,5 +185,8 @@ class ClusterRoundTrips:
         connection = pool.get_connection()
         try:
             connection.send_unwaited(commands)
+        except redis.ConnectionError:
+            connection.disconnect()
+            raise
         finally:
             pool.release(connection)

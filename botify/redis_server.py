@@ -46,10 +46,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def cluster_port(host: str = DEFAULT_HOST) -> int:
+def cluster_port(host: str = DEFAULT_HOST, taken: Sequence[int] = ()) -> int:
     """A free port for a cluster node, whose bus port (10000 above it) is free too."""
     for _ in range(100):
         port = random.randrange(20000, 30000)
+        if port in taken:
+            continue
         if not port_in_use(host, port) and not port_in_use(host, port + 10000):
             return port
     raise RuntimeError("no free port pair for a cluster node")
@@ -117,15 +119,18 @@ class RedisServer:
             command += ["--maxmemory", f"{self.maxmemory_mb}mb"]
             command += ["--maxmemory-policy", "volatile-ttl"]
         command += self.options
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
-        )
+        # Redis writes its log to stdout: kept in its folder, so that a failed start can say why.
+        log_path = os.path.join(workdir, "redis.log")
+        with open(log_path, "ab") as log_file:
+            self.process = subprocess.Popen(
+                command, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+            )
         client = redis.Redis(host=self.host, port=self.port, socket_connect_timeout=0.2)
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
-                assert self.process.stderr is not None  # stderr=PIPE
-                error = self.process.stderr.read().decode(errors="replace").strip()
+                with open(log_path, errors="replace") as log_file:
+                    error = " / ".join(log_file.read().strip().splitlines()[-3:])
                 raise RuntimeError(f"redis-server exited at start: {error}")
             try:
                 client.ping()
@@ -165,7 +170,7 @@ class LocalCluster:
     `masters` masters with `replicas` replicas each, from the same redis-server binary, joined
     by `redis-cli --cluster create`. A master that stops takes only its own slots down
     (cluster-require-full-coverage no); after `node_timeout_ms` its replica, if it has one,
-    takes over. Stopped nodes restart on their port with their cluster state."""
+    takes over. Stopped nodes restart on their port with their cluster state and keys."""
 
     def __init__(
         self, masters: int = 3, replicas: int = 1, host: str = DEFAULT_HOST, node_timeout_ms=2000
@@ -174,9 +179,12 @@ class LocalCluster:
         self.masters = masters
         self.replicas = replicas
         self._tempdir = tempfile.TemporaryDirectory(prefix="botify-cluster-")
+        ports: list[int] = []
+        for _ in range(masters * (1 + replicas)):
+            ports.append(cluster_port(host, taken=ports))
         self.nodes = [
             RedisServer(
-                port=cluster_port(host),
+                port=port,
                 host=host,
                 workdir=os.path.join(self._tempdir.name, str(i)),
                 options=[
@@ -188,9 +196,12 @@ class LocalCluster:
                     str(node_timeout_ms),
                     "--cluster-require-full-coverage",
                     "no",
+                    # A master that restarts comes back with its keys, as a deployed one does.
+                    "--appendonly",
+                    "yes",
                 ],
             )
-            for i in range(masters * (1 + replicas))
+            for i, port in enumerate(ports)
         ]
 
     @property
@@ -218,7 +229,7 @@ class LocalCluster:
         (after a create, a restart or a failover)."""
         deadline = time.monotonic() + timeout
         while True:
-            views: list[tuple[object, object]] = []
+            views: list[tuple[str | None, list[tuple[int, int, int]] | None]] = []
             for node in self.running():
                 client = redis.Redis(host=node.host, port=node.port, socket_timeout=1)
                 try:
@@ -229,8 +240,11 @@ class LocalCluster:
                     views.append((None, None))
                 finally:
                     client.close()
+            ports = {node.port for node in self.running()}
             if views and all(state == "ok" for state, _ in views):
-                if all(view == views[0][1] for _, view in views):
+                first = views[0][1]
+                agreed = all(view == first for _, view in views)
+                if agreed and first is not None and all(port in ports for *_, port in first):
                     return
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the cluster is not ready after {timeout} s: {views}")
@@ -252,6 +266,33 @@ class LocalCluster:
             client.close()
         raise RuntimeError(f"no node masters the slot of {key!r}")
 
+    def move_slots(self, count: int) -> int:
+        """Move `count` slots, with their keys, from one master to another (as resharding a live
+        cluster does, with `redis-cli --cluster reshard`); how many the second one gained."""
+        masters = [node for node in self.running() if self._role(node) == "master"]
+        source, target = masters[0], masters[1]
+        ids = [self._client(node).cluster("myid") for node in (source, target)]
+        before = self._slots_of(target)
+        command = [find_redis_server("redis-cli"), "--cluster", "reshard"]
+        command += [f"{source.host}:{source.port}", "--cluster-from", text_of(ids[0])]
+        command += ["--cluster-to", text_of(ids[1]), "--cluster-slots", str(count)]
+        command += ["--cluster-yes"]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise RuntimeError(f"redis-cli --cluster reshard failed: {done.stdout}{done.stderr}")
+        self.wait_ready()
+        return self._slots_of(target) - before
+
+    def _client(self, node: RedisServer) -> redis.Redis:
+        return redis.Redis(host=node.host, port=node.port, socket_timeout=5)
+
+    def _role(self, node: RedisServer) -> str:
+        return self._client(node).info("replication")["role"]
+
+    def _slots_of(self, node: RedisServer) -> int:
+        slots = self._client(node).cluster("slots")
+        return sum(end - start + 1 for start, end, port in masters_of(slots) if port == node.port)
+
     def flush(self) -> None:
         """Empty every master (the replicas follow)."""
         for node in self.running():
@@ -272,6 +313,10 @@ class LocalCluster:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def text_of(raw: object) -> str:
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
 def masters_of(slots) -> list[tuple[int, int, int]]:

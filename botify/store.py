@@ -20,7 +20,7 @@ import ujson
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from botify.cluster import ClusterRoundTrips, connect_cluster
+from botify.cluster import UNAVAILABLE, ClusterRoundTrips, connect_cluster
 from botify.config import Config, is_cluster_url, redis_url
 from botify.data import EMPTY_SESSION, Listen, NoData, Read, Session, Snapshot
 from botify.dataset import ID_DTYPE, Catalog, Lists
@@ -211,6 +211,11 @@ class RedisStore:
             lists[(kind, source)].get(-1)  # build the index now
         return lists
 
+    @property
+    def latest(self) -> Snapshot | None:
+        """The version last seen live, if any."""
+        return self._latest
+
     def known_snapshot(self) -> Snapshot:
         return self._latest or self.current_snapshot()
 
@@ -309,7 +314,7 @@ class RedisStore:
         replies = self._round_trip(commands, version_first=True)
         live = replies[0]
         if isinstance(live, redis.RedisError):
-            # Only on a cluster: the version key's node is down, the others answered. No load
+            # Only on a cluster: the version key's node is unavailable, the others answered. No load
             # can switch versions while it is down (the switch is a write to that key), so the
             # known version is still the live one.
             self.version_unconfirmed += 1
@@ -332,13 +337,22 @@ class RedisStore:
         return round_trip(self.client, commands)
 
     def topology(self) -> dict:
-        """What /healthz shows of the Redis side: a cluster's masters and what went wrong."""
+        """What /healthz shows of the Redis side: on a cluster, its masters, those that do not
+        answer now, and the counts of what went wrong on the request path."""
         if self.cluster is None:
             return {"topology": "single"}
-        masters = len(self.cluster.client.get_primaries())
+        client = self.cluster.client
+        unreachable = []
+        masters = client.get_primaries()
+        for node in masters:
+            try:
+                client.get_redis_connection(node).ping()
+            except UNAVAILABLE:
+                unreachable.append(node.name)
         return {
             "topology": "cluster",
-            "masters": masters,
+            "masters": len(masters),
+            "unreachable": unreachable,
             **self.cluster.stats,
             "version_unconfirmed": self.version_unconfirmed,
         }

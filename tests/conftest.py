@@ -40,7 +40,7 @@ TOPOLOGIES = ("single", "cluster")
 
 @pytest.fixture
 def topology(request) -> str:
-    """"single" unless the test is parametrized over TOPOLOGIES."""
+    """ "single" unless the test is parametrized over TOPOLOGIES."""
     return getattr(request, "param", "single")
 
 

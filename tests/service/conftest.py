@@ -19,6 +19,7 @@ from botify.redis_server import free_port
 from botify.store import RedisStore, connect
 from tests.conftest import TOPOLOGIES, small_dataset, write_config
 
+
 def pytest_generate_tests(metafunc):
     if "redis_url" in metafunc.fixturenames and not metafunc.definition.get_closest_marker(
         "one_redis"

@@ -7,7 +7,6 @@ import sys
 
 import numpy as np
 import pytest
-import redis
 
 from botify.data import DataView, NoData, items_key, users_key
 from botify.dataset import DataError, read_dataset

@@ -14,7 +14,6 @@ import sys
 import time
 
 import pytest
-import redis
 import requests
 
 from botify.config import load_config

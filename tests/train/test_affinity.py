@@ -70,6 +70,16 @@ def test_the_exploration_bonus_puts_untried_genre_mates_before_known_good_ones(t
     assert listed.index(10) < listed.index(4)
 
 
+def test_the_genre_mates_mean_counts_each_pairs_first_observation(tmp_path):
+    # Artist 1 was tried once after artist 0 and skipped (0.1); artist 2 once, enjoyed (0.9),
+    # then played after artist 0 again and again for it: the mean of a first try stays 0.5.
+    log = [(0, [(0, 1.0), (4, 0.1)]), (1, [(0, 1.0), (7, 0.9)])]
+    log += [(u, [(0, 1.0), (8, 0.9)]) for u in range(2, 12)]
+    _, model, _ = fitted(tmp_path, log=log)
+    assert model.mate_mean == pytest.approx(0.5)
+    assert model.sums[0, 2] / model.weights[0, 2] == pytest.approx(0.9)
+
+
 def test_fatigue_is_the_median_ratio_of_repeat_means():
     assert fatigue_of([0.8, 0.64, 0.512]) == pytest.approx(0.8)
     assert fatigue_of([]) == pytest.approx(0.8)  # no repeats seen: the default

@@ -1,0 +1,182 @@
+"""What only a Redis Cluster can do to the service, on real clusters: its URL, a request's
+commands spread over the nodes, a master stopped mid-traffic (503s for its slots only, then
+recovery by itself: when it is back, or when its replica is promoted), slots moving under
+traffic. (Everything else runs on both topologies: see conftest.py.)"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import redis
+import requests
+
+from botify.cluster import ClusterRoundTrips
+from botify.config import ConfigError, load_config, parse_cluster_url
+from botify.loader import load
+from botify.redis_server import LocalCluster
+from botify.store import Keys, connect
+from tests.conftest import write_config
+from tests.service.test_service_faults import config_for
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("redis+cluster://", "host:port"),
+        ("redis+cluster://a:1,b", "host:port, got 'b'"),
+        ("redis+cluster://a:70000", "host:port"),
+        ("redis+cluster://a:1/2", "only database 0"),
+    ],
+)
+def test_a_bad_cluster_url_is_a_config_error_naming_what_is_wrong(tmp_path, url, message):
+    with pytest.raises(ConfigError, match=f"redis_url: .*{message}"):
+        load_config(write_config(tmp_path, redis_url=url))
+
+
+def test_a_cluster_url_names_seeds_and_credentials():
+    seeds, user, password = parse_cluster_url("redis+cluster://bob:p%40ss@h1:7000,h2:7001/0")
+    assert seeds == [("h1", 7000), ("h2", 7001)] and user == "bob" and password == "p@ss"
+    assert parse_cluster_url("redis+cluster://:pw@h:1")[1:] == (None, "pw")
+
+
+def masters_by_port(cluster: LocalCluster) -> dict[int, list[int]]:
+    """The users 0..199 by the port of the master that holds their keys."""
+    users: dict[int, list[int]] = {}
+    keys = Keys("botify")
+    for user in range(200):
+        users.setdefault(cluster.master_of(keys.seen(user)).port, []).append(user)
+    return users
+
+
+def test_commands_for_several_nodes_come_back_in_order_and_survive_dropped_connections(
+    redis_cluster,
+):
+    redis_cluster.flush()
+    client = connect(redis_cluster.url, in_flight=1)
+    trips = ClusterRoundTrips(client)
+    commands = [("SET", f"k{i}", str(i)) for i in range(30)] + [("GET", f"k{i}") for i in range(30)]
+    replies = trips.round_trip(commands)
+    assert replies[30:] == [str(i).encode() for i in range(30)]
+    assert len({client.keyslot(f"k{i}") for i in range(30)}) > 1  # several nodes
+    for node in client.get_primaries():
+        client.get_redis_connection(node).client_kill_filter(_type="normal", skipme=True)
+    assert trips.round_trip([("GET", f"k{i}") for i in range(30)]) == replies[30:]
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        trips.round_trip([("SMEMBERS", "k1"), ("SET", "after", "2")])
+    assert trips.round_trip([("GET", "after")]) == [b"2"]  # the rest ran, still in step
+    assert trips.stats["node_errors"] == 0
+
+
+def run_traffic(url: str, users: list[int], stop: threading.Event, results: list) -> None:
+    session = requests.Session()
+    while not stop.is_set():
+        for user in users:
+            try:
+                answer = session.post(f"{url}/next/{user}", json={"track": 7, "time": 0.5})
+                results.append((time.monotonic(), user, answer.status_code))
+            except requests.RequestException:
+                results.append((time.monotonic(), user, None))
+    session.close()
+
+
+def serve_on(cluster: LocalCluster, tmp_path, start_service):
+    """`botify serve` on the cluster, one worker: its /healthz counts all the traffic's events."""
+    config = config_for(tmp_path, cluster.url, redis_timeout_seconds=0.5)
+    load(load_config(config), connect(cluster.url), grace=0)
+    return start_service(config, workers=1)
+
+
+def test_a_master_stopped_mid_traffic_fails_only_its_slots_and_recovers_when_back(
+    tmp_path, start_service
+):
+    with LocalCluster(masters=3, replicas=0) as cluster:
+        service = serve_on(cluster, tmp_path, start_service)
+        # Stop the master of the version key: the hardest case, every request reads it.
+        down = cluster.master_of(Keys("botify").version)
+        by_master = masters_by_port(cluster)
+        theirs, others = (
+            by_master[down.port],
+            [u for port, users in by_master.items() if port != down.port for u in users],
+        )
+        stop, results = threading.Event(), []
+        traffic = threading.Thread(
+            target=run_traffic, args=(service.url, theirs[:10] + others[:20], stop, results)
+        )
+        traffic.start()
+        try:
+            time.sleep(1)
+            down.stop()
+            stopped = time.monotonic()
+            time.sleep(3)
+            health = requests.get(service.url + "/healthz").json()
+            restarted = time.monotonic()
+            down.start()
+            cluster.wait_ready()
+            back = time.monotonic()
+            time.sleep(3)
+        finally:
+            stop.set()
+            traffic.join()
+        while_down = [(u, s) for t, u, s in results if stopped + 0.5 < t < restarted]
+        assert {s for u, s in while_down if u in others} == {200}
+        assert {s for u, s in while_down if u in theirs} == {503}
+        settled = [s for t, u, s in results if t > back + 1]
+        assert settled and set(settled) == {200}  # recovered by itself, no restart
+        assert health["status"] == "degraded" and health["redis"]["unreachable"] == [
+            f"{down.host}:{down.port}"
+        ]
+        assert health["version"].startswith("1-")  # the known version, still the live one
+        healthy = requests.get(service.url + "/healthz").json()
+        assert healthy["status"] == "ok" and healthy["redis"]["unreachable"] == []
+        assert healthy["redis"]["node_errors"] > 0 and healthy["redis"]["version_unconfirmed"] > 0
+
+
+def test_a_promoted_replica_takes_over_without_a_restart(tmp_path, start_service):
+    with LocalCluster(masters=3, replicas=1, node_timeout_ms=1000) as cluster:
+        service = serve_on(cluster, tmp_path, start_service)
+        user = 5
+        down = cluster.master_of(Keys("botify").seen(user))
+        stop, results = threading.Event(), []
+        traffic = threading.Thread(
+            target=run_traffic, args=(service.url, [user, user + 1], stop, results)
+        )
+        traffic.start()
+        try:
+            time.sleep(0.5)
+            down.stop()
+            stopped = time.monotonic()
+            cluster.wait_ready()  # the replica is the master now
+            promoted = time.monotonic()
+            time.sleep(3)
+        finally:
+            stop.set()
+            traffic.join()
+        assert cluster.master_of(Keys("botify").seen(user)).port != down.port
+        settled = [s for t, u, s in results if t > promoted + 1.5]
+        assert settled and set(settled) == {200}
+        assert any(s == 503 for t, u, s in results if stopped < t < promoted)
+        # what the service kept of the user's session survived on the replica
+        listened = requests.post(f"{service.url}/next/{user}", json={"track": 7, "time": 0.5})
+        assert listened.status_code == 200
+
+
+def test_slots_moving_under_traffic_fail_no_request(tmp_path, redis_cluster, start_service):
+    redis_cluster.flush()
+    service = serve_on(redis_cluster, tmp_path, start_service)
+    stop, results = threading.Event(), []
+    traffic = threading.Thread(
+        target=run_traffic, args=(service.url, list(range(40)), stop, results)
+    )
+    traffic.start()
+    try:
+        time.sleep(0.5)
+        moved = redis_cluster.move_slots(count=300)
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        traffic.join()
+    assert moved == 300
+    statuses = [s for _, _, s in results]
+    assert len(statuses) > 100 and set(statuses) == {200}
