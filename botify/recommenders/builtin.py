@@ -208,24 +208,13 @@ class HistoryI2I(_ListSourced):
 class SessionArtists(_ListSourced):
     """The item-to-item list of the session's first track (the listener's mood, which the
     session's later tracks only approximate), in its order, without the tracks of the artists
-    the session tired of: those whose latest listen in the session was below `tired`. With
-    `stay`, a track of another artist listened to at least that much is followed by more of
-    its artist (from its own list) first: the session found an artist it enjoys. A list that
-    plays an artist then moves to others (offline's `affinity`) is followed as far as the
+    the session tired of: those whose latest listen in the session was below `tired`. A list
+    that plays an artist then moves to others (offline's `affinity`) is followed as far as the
     listener enjoys each artist."""
 
-    def __init__(
-        self,
-        data: DataView,
-        *,
-        source: str,
-        tired: float = 0.3,
-        stay: float | None = None,
-        **options,
-    ):
+    def __init__(self, data: DataView, *, source: str, tired: float = 0.3, **options):
         super().__init__(data, source=source, **options)
         self.tired = _check_fraction("tired", tired)
-        self.stay = None if stay is None else _check_fraction("stay", stay)
         self.state = self.state | {"session", "history"}
 
     def list_read(self, user: int, prev_track: int) -> Read:
@@ -237,20 +226,10 @@ class SessionArtists(_ListSourced):
     def candidates(self, user, prev_track, prev_track_time):
         session = self.data.session(user)
         anchor = prev_track if session.first_track is None else session.first_track
-        listed = self.data.item_recommendations(self.source, anchor)
-        tracks = [] if listed is None else listed.tolist()
+        tracks = self.data.item_recommendations(self.source, anchor)
+        if tracks is None or not self.tired:
+            return tracks
         catalog = self.data.catalog
-        artist = catalog.artist_of(prev_track)
-        stays = self.stay is not None and prev_track_time >= self.stay
-        if stays and artist != catalog.artist_of(anchor):
-            own = self.data.item_recommendations(self.source, prev_track)
-            more = [
-                t for t in ([] if own is None else own.tolist()) if catalog.artist_of(t) == artist
-            ]
-            first = set(more)
-            tracks = more + [t for t in tracks if t not in first]
-        if not tracks or not self.tired:
-            return tracks or None
         played = session.seen | {prev_track}
         latest: dict[int | None, float] = {}
         # newest first; the history holds earlier sessions too, so only this session's tracks
@@ -258,10 +237,12 @@ class SessionArtists(_ListSourced):
             if track in played:
                 latest.setdefault(catalog.artist_of(track), time)
         tired = {artist for artist, time in latest.items() if time < self.tired}
-        return [t for t in tracks if catalog.artist_of(t) not in tired] if tired else tracks
+        if not tired:
+            return tracks
+        return [t for t in tracks.tolist() if catalog.artist_of(t) not in tired]
 
     def describe(self):
-        return {**super().describe(), "tired": self.tired, "stay": self.stay}
+        return {**super().describe(), "tired": self.tired}
 
 
 BUILTIN: dict[str, type[Recommender]] = {
