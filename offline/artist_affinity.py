@@ -7,16 +7,19 @@ is an observation of the pair (the earlier artist, the later one): the later lis
 weighted by the earlier one's (a session's first track counts 1.0; an artist the listener skipped
 says little about the session's taste). Pairs count both ways (a listener of A who enjoys B is
 evidence for B's listeners too). A pair's affinity is the weighted mean shrunk towards the mean of
-its kind (genre-mates, or artists of different genres) by `prior` observations' worth, plus an
-exploration bonus `bonus / sqrt(weight + prior)`: a genre-mate the logs never paired with the
-artist ranks above one they showed skipped, and below one they showed enjoyed.
+its kind (genre-mates, or artists of different genres) by `prior` observations' worth. The kinds'
+means count each pair's first observation only: later ones are of pairs played again for having
+been enjoyed, which would lift the prior of every pair never tried.
 
-Lists. For an artist, the candidates are its own tracks and those of its `artists` best-scored
-other artists (genre-mates the logs never paired with it fill the places left, in a seeded
-order). The list is merged greedily by expected listened fraction: the artist's own j-th extra
-play is worth what the logs show for it (the mean of such plays), another artist's k-th play its
-affinity times the fatigue per play (learned from the same repeat means). Each artist's tracks
-come most listened first. A track's list is its artist's without itself.
+Lists. An artist's candidates are every genre-mate and every artist the logs paired it with.
+Each of its `variants` lists (at most one per track; a track gets the variant of its place among
+its artist's tracks) ranks them by one Thompson draw: the pair's mean plus normal noise of
+`bonus * sqrt(prior / (weight + prior))`, so that the sessions of one artist try different
+untried artists, the less known more often, and the well-known good ones keep their place. The
+best `artists` of the draw are merged greedily by expected listened fraction: the artist's own
+j-th extra play is worth what the logs show for it (the mean of such plays), another artist's
+k-th play its drawn affinity times the fatigue per play (learned from the same repeat means).
+Each artist's tracks come most listened first. A track's list is its variant without itself.
 """
 
 from __future__ import annotations
@@ -37,8 +40,9 @@ DEFAULT_FATIGUE = 0.8  # per play of an artist, where the logs show too few repe
 @dataclass(frozen=True)
 class AffinityParams:
     prior: float = 1.0  # observations' worth of the kind's mean
-    bonus: float = 0.2  # exploration bonus at no observation, times sqrt(prior)
+    bonus: float = 0.1  # spread of a pair's draw at no observation, times sqrt(prior)
     artists: int = 30  # other artists considered per artist
+    variants: int = 8  # lists drawn per artist, at most one per track
     gap: int = 20  # first plays apart in a session that still pair
     seed: int = 0
 
@@ -50,8 +54,8 @@ class Affinity:
 
     sums: sp.csr_matrix
     weights: sp.csr_matrix
-    mate_mean: float  # genre-mates (or every other artist without genres)
-    other_mean: float  # artists of another genre
+    mate_mean: float  # genre-mates (or every other artist without genres), first observations
+    other_mean: float  # artists of another genre, first observations
     repeat_means: list[float]  # the session's own artist's 2nd, 3rd, ... play
     fatigue: float
 
@@ -65,11 +69,10 @@ class Affinity:
         }
 
 
-def first_play_pairs(
-    listens: Listens, artists: np.ndarray, gap: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(earlier artist, later artist, later listen's fraction, earlier listen's fraction) for
-    each pair of first plays of artists at most `gap` first plays apart in a session."""
+def first_play_pairs(listens: Listens, artists: np.ndarray, gap: int) -> tuple[np.ndarray, ...]:
+    """(earlier artist, later artist, later listen's fraction, earlier listen's fraction, later
+    listen's timestamp) for each pair of first plays of artists at most `gap` first plays apart
+    in a session."""
     artist = artists[listens.track]
     first = np.flatnonzero(plays_so_far(listens.session, artist) == 1)
     session, time = listens.session[first], listens.time[first].astype(np.float64)
@@ -79,12 +82,24 @@ def first_play_pairs(
         if not len(same):
             break
         earlier, later = first[same], first[same + step]
-        parts.append((artist[earlier], artist[later], time[same + step], time[same]))
+        when = listens.timestamp[later]
+        parts.append((artist[earlier], artist[later], time[same + step], time[same], when))
     if not parts:
         empty = np.zeros(0)
-        return empty.astype(np.int64), empty.astype(np.int64), empty, empty
-    a, b, y, w = (np.concatenate(column) for column in zip(*parts, strict=True))
-    return a, b, y, w
+        return tuple(empty.astype(kind) for kind in (np.int64, np.int64, float, float, np.int64))
+    return tuple(np.concatenate(column) for column in zip(*parts, strict=True))
+
+
+def first_of_each_pair(a: np.ndarray, b: np.ndarray, when: np.ndarray) -> np.ndarray:
+    """A mask of the earliest observation of each artist pair (either way round): the one made
+    before the logs knew anything of the pair, so mostly by exploration, not chosen for being
+    good."""
+    low, high = np.minimum(a, b), np.maximum(a, b)
+    order = np.lexsort((when, high, low))
+    first = np.r_[True, (low[order][1:] != low[order][:-1]) | (high[order][1:] != high[order][:-1])]
+    mask = np.zeros(len(a), dtype=bool)
+    mask[order[first]] = True
+    return mask
 
 
 def repeat_curve(listens: Listens, artists: np.ndarray, limit: int) -> list[float]:
@@ -114,7 +129,7 @@ def fit_affinity(
     listens: Listens, artists: np.ndarray, genres: np.ndarray | None, params: AffinityParams
 ) -> Affinity:
     n_artists = int(artists.max()) + 1 if len(artists) else 0
-    a, b, y, w = first_play_pairs(listens, artists, params.gap)
+    a, b, y, w, when = first_play_pairs(listens, artists, params.gap)
     shape = (n_artists, n_artists)
     rows, cols = np.r_[a, b], np.r_[b, a]
     sums = sp.csr_matrix((np.r_[w * y, w * y], (rows, cols)), shape=shape)
@@ -127,8 +142,18 @@ def fit_affinity(
     def mean(mask: np.ndarray) -> float:
         return float((w[mask] * y[mask]).sum() / w[mask].sum()) if w[mask].sum() > 0 else 0.0
 
+    # The kinds' means from each pair's first observation: later ones are of pairs the models
+    # chose to play again because they were enjoyed, which would lift an untried pair's prior.
+    fresh = first_of_each_pair(a, b, when)
     repeat_means = repeat_curve(listens, artists, 30)
-    return Affinity(sums, weights, mean(same), mean(~same), repeat_means, fatigue_of(repeat_means))
+    return Affinity(
+        sums,
+        weights,
+        mean(same & fresh),
+        mean(~same & fresh),
+        repeat_means,
+        fatigue_of(repeat_means),
+    )
 
 
 def artist_genres(
@@ -166,6 +191,8 @@ def affinity_lists(
     first_of = np.zeros(n_artists, dtype=np.int64)
     first_of[artists[order]] = starts[order]
     tracks_of = [order[first_of[x] : first_of[x] + counts[x]] for x in range(n_artists)]
+    rank = np.empty(n_tracks, dtype=np.int64)
+    rank[order] = np.arange(n_tracks) - starts[order]  # each track's place within its artist
     genre_of = artist_genres(artists, genres, n_artists)
     mates: dict[int, np.ndarray] = {}
     if genre_of is not None:
@@ -174,26 +201,33 @@ def affinity_lists(
     rng = np.random.default_rng(params.seed)
     own = own_values(affinity, n + 1)
     sums, weights = affinity.sums.tocsr(), affinity.weights.tocsr()
-    by_artist = np.full((n_artists, n + 1), PAD, dtype=np.int64)
+    variants = np.minimum(counts, params.variants)
+    first_variant = np.r_[0, np.cumsum(variants)]
+    by_variant = np.full((int(first_variant[-1]), n + 1), PAD, dtype=np.int64)
     for artist in np.flatnonzero(counts).tolist():
         start, end = weights.indptr[artist], weights.indptr[artist + 1]
-        other = weights.indices[start:end].astype(np.int64)
-        seen_weight, seen_sum = weights.data[start:end], sums.data[start:end]
+        observed = weights.indices[start:end].astype(np.int64)
         genre = -1 if genre_of is None else int(genre_of[artist])
-        same = genre_of[other] == genre if genre_of is not None else np.ones(len(other), bool)
+        untried = np.setdiff1d(mates.get(genre, np.zeros(0, np.int64)), [*observed, artist])
+        candidates = np.r_[observed, untried]
+        seen_weight = np.r_[weights.data[start:end], np.zeros(len(untried))]
+        seen_sum = np.r_[sums.data[start:end], np.zeros(len(untried))]
+        same = np.ones(len(candidates), dtype=bool)
+        if genre_of is not None:
+            same = genre_of[candidates] == genre
         prior_mean = np.where(same, affinity.mate_mean, affinity.other_mean)
-        score = (seen_sum + params.prior * prior_mean) / (seen_weight + params.prior)
-        score += params.bonus * np.sqrt(params.prior / (seen_weight + params.prior))
-        untried = np.setdiff1d(mates.get(genre, np.zeros(0, np.int64)), [*other, artist])
-        untried = rng.permutation(untried)[: params.artists]
-        fresh = affinity.mate_mean + params.bonus
-        candidates = np.r_[other, untried]
-        values = np.r_[score, np.full(len(untried), fresh)]
-        best = np.argsort(-values, kind="stable")[: params.artists]
-        by_artist[artist] = merged(
-            artist, candidates[best], values[best], own, affinity.fatigue, tracks_of, n + 1
-        )
-    lists = by_artist[artists]
+        shrunk = np.maximum(seen_weight + params.prior, 1e-12)
+        mean = (seen_sum + params.prior * prior_mean) / shrunk
+        spread = params.bonus * np.sqrt(params.prior / shrunk)
+        for variant in range(int(variants[artist])):
+            # Thompson sampling: each variant ranks by one draw around each pair's mean, so the
+            # sessions of one artist try different untried artists, the uncertain more often.
+            drawn = mean + spread * rng.standard_normal(len(candidates))
+            best = np.argsort(-drawn, kind="stable")[: params.artists]
+            by_variant[first_variant[artist] + variant] = merged(
+                artist, candidates[best], drawn[best], own, affinity.fatigue, tracks_of, n + 1
+            )
+    lists = by_variant[first_variant[artists] + rank % np.maximum(variants[artists], 1)]
     lists[lists == np.arange(n_tracks)[:, None]] = PAD
     return drop_items(lists, np.zeros(n_tracks, dtype=bool))[:, :n]
 

@@ -161,10 +161,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     affinity = DEFAULT.i2i.affinity
     prior = "observations' worth of the mean of a pair's kind (genre-mates or not)"
     group.add_argument("--affinity-prior", **shown(non_negative, affinity.prior, prior))
-    bonus = "exploration bonus of an artist pair never observed"
+    bonus = "spread of the Thompson draw of an artist pair never observed"
     group.add_argument("--affinity-bonus", **shown(non_negative, affinity.bonus, bonus))
     artists = "other artists merged into an artist's list"
     group.add_argument("--affinity-artists", **shown(positive_int, affinity.artists, artists))
+    variants = "lists drawn per artist (at most one per track)"
+    group.add_argument("--affinity-variants", **shown(positive_int, affinity.variants, variants))
     group = parser.add_argument_group("per-user (ALS, also the i2i 'als' component)")
     group.add_argument("--users-n", **shown(positive_int, DEFAULT.users_n, "tracks per user"))
     group.add_argument("--factors", **shown(positive_int, DEFAULT.als.factors))
@@ -199,6 +201,7 @@ def options_from(args: argparse.Namespace) -> Options:
             prior=args.affinity_prior,
             bonus=args.affinity_bonus,
             artists=args.affinity_artists,
+            variants=args.affinity_variants,
             seed=args.seed,
         ),
     )

@@ -64,10 +64,27 @@ def test_lists_merge_the_artist_with_the_artists_its_listeners_enjoy_as_they_tir
     assert ids(tracks, lists[4])[:3].count(0) == 1
 
 
-def test_the_exploration_bonus_puts_untried_genre_mates_before_known_good_ones(tmp_path):
-    tracks, _, lists = fitted(tmp_path, AffinityParams(prior=1.0, bonus=2.0, artists=10))
-    listed = ids(tracks, lists[0])
-    assert listed.index(10) < listed.index(4)
+def test_thompson_draws_give_an_artists_tracks_different_untried_artists(tmp_path):
+    # Artist 0 (4 tracks) is paired with artist 1 alone; artists 5..29 (genre 0, one track
+    # each) were never tried. Drawn with a wide spread, its tracks' lists try different ones.
+    artists = [0, 0, 0, 0, 1, 1, *range(5, 30)]
+    genres = [0] * len(artists)
+    log = [(u, [(0, 1.0), (4, 0.9)]) for u in range(5)]
+    tracks, listens, _ = listens_of(tmp_path, log, artists, genres)
+    model = fit_affinity(listens, tracks.artists, tracks.genres, PARAMS)
+    popularity = listened_time(listens, len(tracks))
+
+    def other_artists(params, track):
+        lists = affinity_lists(model, tracks.artists, tracks.genres, popularity, params, 8)
+        return [artists[t] for t in ids(tracks, lists[track]) if artists[t] not in (0, 1)][:3]
+
+    wide = AffinityParams(prior=1.0, bonus=1.0, artists=5, variants=4)
+    drawn = {tuple(other_artists(wide, track)) for track in range(4)}
+    assert len(drawn) > 1  # the variants differ
+    assert other_artists(wide, 0) == other_artists(wide, 0)  # seeded: the same run after run
+    # Without spread every variant ranks alike: artist 1, then the genre's untried in order.
+    flat = AffinityParams(prior=1.0, bonus=0.0, artists=5, variants=4)
+    assert len({tuple(other_artists(flat, track)) for track in range(4)}) == 1
 
 
 def test_the_genre_mates_mean_counts_each_pairs_first_observation(tmp_path):

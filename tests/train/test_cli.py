@@ -107,6 +107,21 @@ def test_one_model_and_one_method(tmp_path, catalog, log_dir):
     assert json.loads((out / "i2i.meta.json").read_text())["evaluation"] is None
 
 
+def test_affinity_lists_and_what_they_learned(tmp_path, catalog, log_dir):
+    out = tmp_path / "out"
+    code = train(log_dir, "--catalog", catalog, "--out", out, "--model", "i2i", "--i2i",
+                 "affinity", "--holdout", "0")  # fmt: skip
+    assert code == 0
+    lists = [json.loads(line) for line in (out / "i2i.json").read_text().splitlines()]
+    first = lists[0]
+    # Track 0's artist's others lead (its 2nd and 3rd plays are worth 0.95 and 0.9 in the
+    # logs), then other artists' tracks.
+    assert first["recommendations"][:2] == [1, 2]
+    assert any(ARTISTS[t] != 0 for t in first["recommendations"])
+    learned = json.loads((out / "i2i.meta.json").read_text())["parameters"]["learned_affinity"]
+    assert learned["pairs"] > 0 and learned["repeat_means"][0] > learned["mate_mean"]
+
+
 def test_loaded_into_redis_by_botify_load(tmp_path, catalog, log_dir, redis_url):
     out = tmp_path / "out"
     assert train(log_dir, "--catalog", catalog, "--out", out, "--holdout", "0") == 0
@@ -263,6 +278,8 @@ def test_bad_options(tmp_path, capsys, catalog, log_dir):
     assert "--model" in failing(capsys, *base, "--model", "svd")
     assert "--weights" in failing(capsys, *base, "--weights", "next=1,magic=2")
     assert "--i2i-n" in failing(capsys, *base, "--i2i-n", "0")
+    assert "--affinity-bonus" in failing(capsys, *base, "--affinity-bonus", "-1")
+    assert "--affinity-variants" in failing(capsys, *base, "--affinity-variants", "0")
     assert "--catalog" in failing(capsys, log_dir, "--out", tmp_path / "out")
 
 
