@@ -11,7 +11,8 @@ DIR/events.jsonl, with the same fields. So `botify ab` and `botify train` read i
 served day's log. Differences from a served day: time is simulated (the day's sessions are spread
 evenly over 24 hours in the schedule's order, the day starting at `--day` x 24 h after
 2024-01-01, one millisecond per step), latency is the in-process chain's, and users' histories
-start empty each run (the service keeps them in Redis across days).
+start empty each run unless the caller hands them over (`run_day(histories=...)`, as
+`botify experiment --days` does: the service keeps them in Redis across days).
 """
 
 from __future__ import annotations
@@ -41,8 +42,18 @@ class SimulatedClock:
         return self.now_ms - 1
 
 
-def run_day(sim_config: str, botify_config: str, episodes: int, day: int, seed: int, log: Path):
-    """The day's session results (sim.session.SessionResult), its events logged into `log`."""
+def run_day(
+    sim_config: str,
+    botify_config: str,
+    episodes: int,
+    day: int,
+    seed: int,
+    log: Path,
+    histories: dict[int, list[tuple[int, float]]] | None = None,
+):
+    """The day's session results (sim.session.SessionResult), its events logged into `log`.
+    `histories`: the users' recent listens to start from, kept up to date in place (so that a
+    run of days carries them as the service's Redis does); None: they start empty."""
     from sim.agents.inprocess import InprocessAgent
     from sim.config import load_config
     from sim.env import RecEnv
@@ -58,6 +69,8 @@ def run_day(sim_config: str, botify_config: str, episodes: int, day: int, seed: 
         agent = InprocessAgent(
             botify_config, None, seed, world.n_tracks, events=events, clock_ms=clock
         )
+        if histories is not None:
+            agent.recommender.store.histories = histories
         env = RecEnv(world, config.user.max_session_steps)
         period_ms = DAY_MS // episodes
         results = []

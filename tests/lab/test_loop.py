@@ -88,3 +88,31 @@ def test_cold_start_train_and_ab_day(world, tmp_path, capsys):
     cells = [cell.strip() for cell in row.split("|")]
     control, treatment, significant = float(cells[3]), float(cells[4]), cells[7]
     assert treatment > 1.5 * control and significant == "**yes**", row
+
+
+def test_histories_handed_over_carry_across_days(world, tmp_path):
+    from lab.simday import run_day
+
+    folder, sim_config = world
+    catalog = {"catalog": str(folder / "tracks.json"), "item_recommendations": {},
+               "user_recommendations": {}}  # fmt: skip
+    # history_i2i keeps the users' histories (its list source holds one list; StickyArtist
+    # answers the rest)
+    items = tmp_path / "i2i.json"
+    items.write_text(json.dumps({"track": 0, "recommendations": [1]}) + "\n")
+    catalog["item_recommendations"] = {"i2i": str(items)}
+    chain = [{"recommender": "history_i2i", "source": "i2i", "ranked": True},
+             {"recommender": "sticky_artist", "no_repeat": True}]  # fmt: skip
+    config = botify_config(tmp_path / "cfg", {"C": chain}, catalog)
+    histories: dict = {}
+    run_day(str(sim_config), str(config), 200, 1, 3, tmp_path / "log1", histories)
+    after_day1 = {user: list(history) for user, history in histories.items()}
+    assert after_day1 and all(0 < len(h) <= 20 for h in after_day1.values())
+    run_day(str(sim_config), str(config), 200, 2, 3, tmp_path / "log2", histories)
+    day2 = pl.read_ndjson(tmp_path / "log2" / "events.jsonl").group_by("user").len()
+    listens = dict(zip(day2["user"].to_list(), day2["len"].to_list(), strict=True))
+    returning = [u for u in after_day1 if u in listens and listens[u] + len(after_day1[u]) <= 20]
+    assert returning  # users back on day 2 whose history still holds all of day 1's
+    for user in returning:
+        assert histories[user][-len(after_day1[user]) :] == after_day1[user]
+        assert len(histories[user]) > len(after_day1[user])  # day 2's listens in front
