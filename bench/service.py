@@ -2,6 +2,7 @@
 config.json ships, beside three yardsticks under the same gunicorn settings, in one run.
 
     .venv/bin/python bench/service.py [--seconds 10] [--rounds 2] [--connections 16,64,256]
+        [--cluster-replicas 0] [--no-cluster]
 
 Targets, each served by 2 gunicorn workers of `--worker-class` (gevent, as botify serve):
 - constant: a Flask + flask-restful app answering a constant (bench/constant_app.py);
@@ -10,7 +11,11 @@ Targets, each served by 2 gunicorn workers of `--worker-class` (gevent, as botif
 - no-state chain: botify with a Contextual -> Random chain (every list held in memory);
 - shipped chains: botify with config.json's experiments as they are (STICKY_VS_LEARNED and its
   A/A), on learned files of the shape `botify train` writes (top tracks, 100 item-to-item
-  neighbours per track, 100 tracks per user), generated here.
+  neighbours per track, 100 tracks per user), generated here;
+- shipped chains on a Redis Cluster: the same, its Redis a local cluster of 3 masters
+  (`--cluster-replicas`, 0) on this machine (botify.redis_server.LocalCluster): the cost of the
+  cluster client and of a request touching two nodes (its user's, the version key's); on one
+  machine a cluster cannot be faster.
 The dataset has the course's size: 50,000 tracks of 11,000 artists, 10,000 users. wrk runs with
 1 thread in its own process on this machine, random users, tracks and listened fractions; the
 users' state in Redis is emptied before each connection count. Each figure is the median of
@@ -22,6 +27,7 @@ to bench/out/.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -34,16 +40,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import redis
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.service_data import make_dataset  # noqa: E402
 from botify.config import load_config  # noqa: E402
 from botify.loader import load  # noqa: E402
-from botify.redis_server import RedisServer, free_port  # noqa: E402
-from botify.store import connect  # noqa: E402
+from botify.redis_server import LocalCluster, RedisServer, free_port  # noqa: E402
+from botify.store import Client, connect  # noqa: E402
 from lab.processes import Process, Processes, ServeProcess  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
@@ -143,7 +147,7 @@ def run_wrk(url: str, connections: int, seconds: int, script: Path) -> dict:
     }
 
 
-def measure_load(config_path: Path, client: redis.Redis, runs: int) -> list[float]:
+def measure_load(config_path: Path, client: Client, runs: int) -> list[float]:
     config = load_config(config_path)
     seconds = []
     for _ in range(runs):
@@ -167,19 +171,20 @@ class Target:
     url: str
 
 
-def empty_user_state(client: redis.Redis, namespace: str) -> None:
+def empty_user_state(client: Client, namespace: str) -> None:
     keys = list(client.scan_iter(f"{namespace}:u:*", count=10_000))
     for start in range(0, len(keys), 10_000):
         client.delete(*keys[start : start + 10_000])
 
 
 def measure(
-    targets: list[Target], levels: list[int], args, script: Path, client: redis.Redis
+    targets: list[Target], levels: list[int], args, script: Path, clients: list[Client]
 ) -> dict[tuple[str, int], dict]:
     """The median of `args.rounds` wrk runs per target and connections, targets taking turns."""
     figures: dict[tuple[str, int], dict] = {}
     for connections in levels:
-        empty_user_state(client, "botify")
+        for client in clients:
+            empty_user_state(client, "botify")
         runs: dict[str, list[dict]] = {target.name: [] for target in targets}
         for target in targets:
             run_wrk(target.url, connections, 2, script)  # warm up
@@ -222,6 +227,10 @@ def main() -> int:
     parser.add_argument("--connections", default="16,64,256", help="wrk connections (16,64,256)")
     parser.add_argument("--worker-class", default="gevent", help="gunicorn worker class (gevent)")
     parser.add_argument("--runs", type=int, default=3, help="repetitions of load/ready (3)")
+    parser.add_argument(
+        "--cluster-replicas", type=int, default=0, help="replicas per cluster master (0)"
+    )
+    parser.add_argument("--no-cluster", action="store_true", help="leave out the cluster row")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("bench/service.py needs wrk: apt-get install wrk", file=sys.stderr)
@@ -231,7 +240,8 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="service-", dir=OUT))
     script = work / "next.lua"
     script.write_text(WRK_SCRIPT)
-    with RedisServer(port=free_port(), maxmemory_mb=0) as redis_server:
+    with contextlib.ExitStack() as stack:
+        redis_server = stack.enter_context(RedisServer(port=free_port(), maxmemory_mb=0))
         shipped = write_config(work / "shipped.json", data, redis_server.url)
         no_state = write_config(
             work / "no_state.json",
@@ -240,11 +250,22 @@ def main() -> int:
             [{"name": "BENCH", "arms": {"C": NO_STATE_CHAIN}}],
         )
         client = connect(redis_server.url, timeout=30)
+        clients = [client]
         loads = measure_load(shipped, client, args.runs)
         print(
             f"botify load (50k tracks, 11k artists, 5M i2i ids, 1M user ids): median "
             f"{statistics.median(loads):.2f} s of {[round(s, 2) for s in loads]}"
         )
+        on_cluster = None
+        if not args.no_cluster:
+            cluster = stack.enter_context(LocalCluster(masters=3, replicas=args.cluster_replicas))
+            on_cluster = write_config(work / "cluster.json", data, cluster.url)
+            clients.append(connect(cluster.url, timeout=30))
+            loads = measure_load(on_cluster, clients[-1], args.runs)
+            print(
+                f"botify load on the cluster (3 masters, {args.cluster_replicas} replicas each): "
+                f"median {statistics.median(loads):.2f} s of {[round(s, 2) for s in loads]}"
+            )
         ready = measure_ready(shipped, args.runs)
         print(
             f"botify serve ready (data already loaded): median {statistics.median(ready):.2f} s "
@@ -278,8 +299,16 @@ def main() -> int:
                 Target("botify, no-state chain (Contextual -> Random)", no_state_service.url),
                 Target(f"botify, shipped chains ({routing})", shipped_service.url),
             ]
+            if on_cluster is not None:
+                cluster_service = started.add(
+                    ServeProcess(on_cluster, worker_class=args.worker_class)
+                )
+                cluster_service.wait_healthy(timeout=30)
+                targets.append(
+                    Target("botify, shipped chains on a 3-master cluster", cluster_service.url)
+                )
             print()
-            print_table(targets, levels, measure(targets, levels, args, script, client))
+            print_table(targets, levels, measure(targets, levels, args, script, clients))
     shutil.rmtree(work, ignore_errors=True)
     return 0
 

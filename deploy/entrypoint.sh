@@ -8,9 +8,9 @@
 set -eu
 
 case "${BOTIFY_REDIS_URL:-}" in
-    redis://* | rediss://* | unix://*) ;;
+    redis://* | rediss://* | unix://* | redis+cluster://*) ;;
     *)
-        echo "botify-entrypoint: set BOTIFY_REDIS_URL to the Redis to use (redis://:PASSWORD@HOST:6379/0);" \
+        echo "botify-entrypoint: set BOTIFY_REDIS_URL to the Redis to use (redis://:PASSWORD@HOST:6379/0 or redis+cluster://:PASSWORD@HOST:6379,HOST:6379);" \
             "a container never starts an embedded Redis" >&2
         exit 64
         ;;

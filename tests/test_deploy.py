@@ -737,3 +737,109 @@ def test_compose_interpolation_helper():
     with pytest.raises(MissingVariable):
         interpolate("${EMPTY:?e}", env)
     assert interpolate(["${SET}", {"k": "${UNSET-}"}], env) == ["x", {"k": ""}]
+
+
+# -- docker-compose.cluster.yml: the same stack on a Redis Cluster ---------------------------------
+
+CLUSTER_COMPOSE_FILE = ROOT / "docker-compose.cluster.yml"
+NODES = [f"redis-{n}" for n in range(1, 7)]
+
+
+class ComposeLoader(yaml.SafeLoader):
+    """PyYAML with compose's merge tags (!override, !reset), kept as the values they tag."""
+
+
+ComposeLoader.add_constructor("!override", lambda loader, node: loader.construct_mapping(node))
+ComposeLoader.add_constructor("!reset", lambda loader, node: None)
+
+
+@pytest.fixture(scope="module")
+def cluster_compose() -> dict:
+    raw = yaml.load(CLUSTER_COMPOSE_FILE.read_text(), Loader=ComposeLoader)  # noqa: S506
+    return interpolate(raw, {"REDIS_PASSWORD": PASSWORD})
+
+
+def test_the_cluster_file_runs_six_private_nodes_and_leaves_the_single_redis_out(
+    cluster_compose,
+):
+    services = cluster_compose["services"]
+    assert set(services) == {*NODES, "cluster", "redis", "loader", "recommender"}
+    assert services["redis"]["profiles"] == ["single-redis"]  # not started with this file
+    for name in NODES:
+        node = services[name]
+        assert "ports" not in node and node["user"] == "redis"
+        assert environment(node)["NODE"] == name  # announced by name: found after a restart
+        # The shell's own expansion of the command, its arguments one per line.
+        script = node["command"][-1].replace("exec redis-server", "printf '%s\\n'")
+        shown = subprocess.run(
+            ["sh", "-c", script], env=environment(node), capture_output=True, text=True
+        )
+        arguments = shown.stdout.splitlines()
+        options = dict(zip(arguments[::2], arguments[1::2], strict=True))
+        assert options["--cluster-enabled"] == "yes"
+        assert options["--cluster-require-full-coverage"] == "no"  # a master down: its slots
+        assert options["--requirepass"] == options["--masterauth"] == PASSWORD
+        assert options["--appendonly"] == "yes"  # a master that restarts keeps its keys
+        assert options["--maxmemory-policy"] == "volatile-ttl"
+        assert options["--cluster-announce-hostname"] == name
+        assert mounts(node)["/data"] == (name, "rw")
+    assert set(NODES) <= set(cluster_compose["volumes"])
+
+
+def test_the_cluster_is_created_once_before_the_loader_and_the_replicas(cluster_compose):
+    services = cluster_compose["services"]
+    create = services["cluster"]
+    assert create["restart"] == "no"
+    assert {name: dep["condition"] for name, dep in create["depends_on"].items()} == {
+        name: "service_healthy" for name in NODES
+    }
+    script = create["command"][0]
+    assert "redis-cli --cluster create" in script
+    assert "--cluster-replicas 1" in script and "cluster_known_nodes:6" in script
+    for name in ("loader", "recommender"):
+        conditions = {n: d["condition"] for n, d in services[name]["depends_on"].items()}
+        assert conditions["cluster"] == "service_completed_successfully"
+        assert "redis" not in conditions
+    assert services["recommender"]["depends_on"]["loader"]["condition"] == (
+        "service_completed_successfully"
+    )
+
+
+@pytest.mark.parametrize("name", ["loader", "recommender"])
+def test_the_botify_services_name_the_cluster_with_the_password(cluster_compose, name):
+    from botify.config import parse_cluster_url
+
+    url = environment(cluster_compose["services"][name])["BOTIFY_REDIS_URL"]
+    seeds, _, password = parse_cluster_url(url)
+    assert password == PASSWORD and seeds == [(node, 6379) for node in NODES[:3]]
+
+
+def test_entrypoint_accepts_a_cluster_url(fake_botify):
+    done = run_entrypoint(
+        fake_botify,
+        [],
+        BOTIFY_REDIS_URL="redis+cluster://:pw@redis-1:6379,redis-2:6379",
+        HOSTNAME="replica",
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_docker_compose_config_accepts_the_cluster_override():
+    client = compose_client()
+    if client is None:
+        pytest.skip("no `docker compose` (the compose plugin) on this machine")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    done = subprocess.run(
+        [*client, "-f", str(COMPOSE_FILE), "-f", str(CLUSTER_COMPOSE_FILE), "config"]
+        + ["--format", "json"],
+        cwd=ROOT,
+        env={**env, "REDIS_PASSWORD": PASSWORD},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    services = json.loads(done.stdout)["services"]
+    assert "redis" not in services  # its profile is not enabled
+    assert set(services["recommender"]["depends_on"]) == {"cluster", "loader"}
+    assert services["recommender"]["environment"]["BOTIFY_REDIS_URL"].startswith("redis+cluster://")
