@@ -322,3 +322,28 @@ def text_of(raw: object) -> str:
 def masters_of(slots) -> list[tuple[int, int, int]]:
     """A CLUSTER SLOTS reply as (first slot, last slot, master's port), sorted."""
     return sorted((start, end, master[1]) for start, end, master, *_ in slots)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m botify.redis_server --cluster`: a local Redis Cluster to try botify on, until
+    Ctrl-C (its URL on stdout, for redis_url or BOTIFY_REDIS_URL)."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(prog="python -m botify.redis_server", description=main.__doc__)
+    parser.add_argument("--cluster", action="store_true", help="a Redis Cluster (the only mode)")
+    parser.add_argument("--masters", type=int, default=3, help="masters (3, at least 3)")
+    parser.add_argument("--replicas", type=int, default=1, help="replicas per master (1)")
+    args = parser.parse_args(argv)
+    if not args.cluster or args.masters < 3 or args.replicas < 0:
+        parser.error("give --cluster, with --masters 3 or more and --replicas 0 or more")
+    with LocalCluster(masters=args.masters, replicas=args.replicas) as cluster:
+        print(cluster.url, flush=True)
+        stops = {signal.SIGINT, signal.SIGTERM}
+        signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+        signal.sigwait(stops)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
