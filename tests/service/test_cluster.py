@@ -180,3 +180,33 @@ def test_slots_moving_under_traffic_fail_no_request(tmp_path, redis_cluster, sta
     assert moved == 300
     statuses = [s for _, _, s in results]
     assert len(statuses) > 100 and set(statuses) == {200}
+
+
+def test_a_request_is_one_exchange_per_node_it_touches(redis_cluster, tmp_path, monkeypatch):
+    """A /next's reads and the listen's writes: one send to its user's node and one to the
+    version key's node (one, when they are the same), whatever the number of commands."""
+    from botify.cluster import OwingConnection
+    from botify.data import Listen, Read
+    from botify.store import RedisStore
+
+    redis_cluster.flush()
+    config = load_config(config_for(tmp_path, redis_cluster.url))
+    load(config, connect(redis_cluster.url), grace=0)
+    store = RedisStore.for_config(config, in_flight=4)
+    store.current_snapshot()
+    sends: list[int] = []
+    original = OwingConnection.send_packed_command
+
+    def counted(self, *args, **kwargs):
+        sends.append(self.port)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(OwingConnection, "send_packed_command", counted)
+    keys = Keys("botify")
+    version_node = redis_cluster.master_of(keys.version).port
+    for user in range(12):
+        sends.clear()
+        listen = Listen(user, 3, 0.5, frozenset({"session", "history"}))
+        store.read([Read("session", user), Read("history", user)], listen=listen)
+        expected = {version_node, redis_cluster.master_of(keys.seen(user)).port}
+        assert sorted(sends) == sorted(expected)
