@@ -13,12 +13,14 @@ from typing import NamedTuple
 import numpy as np
 
 from offline.als import ALSModel, ALSParams, fit_als
+from offline.enjoyed import enjoyed_lists
 from offline.item2item import I2I, METHODS, I2IParams, fit_i2i
 from offline.listens import Listens
 from offline.popularity import top_by_plays, top_tracks
 from offline.tracks import Tracks
 
 MODELS = ("top", "i2i", "users")
+USER_METHODS = ("als", "enjoyed")  # the per-user model: ALS, or the user's enjoyed tracks
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class Options:
     i2i_methods: tuple[str, ...] = METHODS  # which item-to-item methods to fit
     als: ALSParams = ALSParams()
     users_n: int = 100
+    users_method: str = "als"
+    enjoyed: float = 0.5  # the listened fraction that makes a listen enjoyed
     exclude_seen: bool = False
 
 
@@ -53,7 +57,8 @@ def needs_als_similar(options: Options) -> bool:
 
 
 def needs_als(options: Options) -> bool:
-    return "users" in options.models or needs_als_similar(options)
+    users_als = "users" in options.models and options.users_method == "als"
+    return users_als or needs_als_similar(options)
 
 
 def fit(
@@ -78,6 +83,10 @@ def fit(
         fitted.i2i = fit_i2i(
             listens, tracks, options.i2i, similar, options.i2i_methods, only_tracks
         )
-    if "users" in options.models and als is not None:
+    if "users" in options.models and options.users_method == "enjoyed":
+        fitted.users = UserLists(
+            *enjoyed_lists(listens, options.users_n, options.enjoyed, only_users)
+        )
+    elif "users" in options.models and als is not None:
         fitted.users = UserLists(*als.recommend(options.users_n, options.exclude_seen, only_users))
     return fitted

@@ -33,7 +33,7 @@ from offline.errors import InputError, run_command
 from offline.evaluation import Score, cases, for_global, for_items, for_users, score, split, table
 from offline.item2item import COMPONENTS, DEFAULT_WEIGHTS, METHODS, I2IParams
 from offline.listens import Listens, LogAccount, read_listens
-from offline.models import MODELS, Fitted, Options, fit
+from offline.models import MODELS, USER_METHODS, Fitted, Options, fit
 from offline.output import Staging, list_lines
 from offline.tracks import Tracks, load_tracks
 
@@ -168,6 +168,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     variants = "lists drawn per artist (at most one per track)"
     group.add_argument("--affinity-variants", **shown(positive_int, affinity.variants, variants))
     group = parser.add_argument_group("per-user (ALS, also the i2i 'als' component)")
+    group.add_argument(
+        "--users",
+        choices=USER_METHODS,
+        default="als",
+        help="per-user model: ALS, or each user's enjoyed tracks (als)",
+    )
+    enjoyed = "--users enjoyed: the listened fraction that makes a listen enjoyed"
+    group.add_argument("--enjoyed", **shown(fraction, DEFAULT.enjoyed, enjoyed))
     group.add_argument("--users-n", **shown(positive_int, DEFAULT.users_n, "tracks per user"))
     group.add_argument("--factors", **shown(positive_int, DEFAULT.als.factors))
     group.add_argument("--iterations", **shown(positive_int, DEFAULT.als.iterations))
@@ -208,7 +216,17 @@ def options_from(args: argparse.Namespace) -> Options:
     # The ALS options are named as ALSParams' fields.
     als = ALSParams(**{param.name: getattr(args, param.name) for param in fields(ALSParams)})
     # The evaluation scores every method; the final fit makes only the one written.
-    return Options(models, args.top_n, i2i, METHODS, als, args.users_n, args.exclude_seen)
+    return Options(
+        models,
+        args.top_n,
+        i2i,
+        METHODS,
+        als,
+        args.users_n,
+        users_method=args.users,
+        enjoyed=args.enjoyed,
+        exclude_seen=args.exclude_seen,
+    )
 
 
 def evaluate(listens: Listens, tracks: Tracks, options: Options, args) -> list[Score] | None:
@@ -228,7 +246,8 @@ def evaluate(listens: Listens, tracks: Tracks, options: Options, args) -> list[S
             scores.append(score(f"i2i {method}", for_items(lists, held.anchor), held.target, k))
     if fitted.users is not None:
         ranked = for_users(fitted.users.ids, fitted.users.lists, held.user)
-        scores.append(score("users (ALS)", ranked, held.target, k))
+        name = {"als": "ALS", "enjoyed": "enjoyed"}[options.users_method]
+        scores.append(score(f"users ({name})", ranked, held.target, k))
     return scores
 
 
@@ -302,7 +321,10 @@ def _json_ids(ids: np.ndarray) -> str:
     return "[" + ", ".join(map(str, ids.tolist())) + "]"
 
 
-def data_section(out: Path, tracks: Tracks, models: tuple[str, ...]) -> dict:
+def data_section(
+    out: Path, tracks: Tracks, models: tuple[str, ...], user_source: str = USER_SOURCE
+) -> dict:
+    """Sources: item `i2i`, users by the per-user method (`als` or `enjoyed`)."""
     folder = out.resolve()
     section: dict = {"catalog": str(tracks.path.resolve())}
     if "top" in models:
@@ -311,7 +333,7 @@ def data_section(out: Path, tracks: Tracks, models: tuple[str, ...]) -> dict:
         {ITEM_SOURCE: str(folder / FILES["i2i"])} if "i2i" in models else {}
     )
     section["user_recommendations"] = (
-        {USER_SOURCE: str(folder / FILES["users"])} if "users" in models else {}
+        {user_source: str(folder / FILES["users"])} if "users" in models else {}
     )
     return section
 
@@ -357,9 +379,13 @@ def run(args: argparse.Namespace) -> int:
                 "learned_affinity": learned_affinity,
             },
             "users": {
+                "method": options.users_method,
                 "users_n": options.users_n,
-                "exclude_seen": options.exclude_seen,
-                **asdict(options.als),
+                **(
+                    {"enjoyed": options.enjoyed}
+                    if options.users_method == "enjoyed"
+                    else {"exclude_seen": options.exclude_seen, **asdict(options.als)}
+                ),
             },
         }
         for model in final_options.models:
@@ -367,7 +393,8 @@ def run(args: argparse.Namespace) -> int:
                 FILES[model].replace(".json", ".meta.json"),
                 meta(model, args, account, tracks, parameters[model], scores, rows[model]),
             )
-        staging.write_json("botify_data.json", data_section(args.out, tracks, final_options.models))
+        section = data_section(args.out, tracks, final_options.models, options.users_method)
+        staging.write_json("botify_data.json", section)
         written = staging.commit()
     except BaseException:
         staging.abort()

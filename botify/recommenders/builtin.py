@@ -1,6 +1,7 @@
 """The built-in recommenders, after the course's: Random, TopPop, StickyArtist, Indexed,
-Contextual, HistoryI2I (item-to-item over the user's recent listens) and SessionArtists (the
-session's first track's list, leaving the artists the session tired of)."""
+Contextual, HistoryI2I (item-to-item over the user's recent listens), SessionArtists (the
+session's first track's list, leaving the artists the session tired of) and Replay (what the user
+enjoyed before, of the session's genre)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 from botify.data import DataView, Read, history_key, items_key, session_key, users_key
 from botify.recommenders.base import Recommender
 from botify.recommenders.draws import Ranked, Uniform, Weighted
+from botify.recommenders.genres import Genres
 
 
 def _check_source(source: object) -> str:
@@ -227,19 +229,62 @@ class SessionArtists(_ListSourced):
         session = self.data.session(user)
         anchor = prev_track if session.first_track is None else session.first_track
         tracks = self.data.item_recommendations(self.source, anchor)
-        if tracks is None or not self.tired:
-            return tracks
-        catalog = self.data.catalog
-        played = session.seen | {prev_track}
-        latest: dict[int | None, float] = {}
-        # newest first; the history holds earlier sessions too, so only this session's tracks
-        for track, time in [(prev_track, prev_track_time), *self.data.history(user)]:
-            if track in played:
-                latest.setdefault(catalog.artist_of(track), time)
-        tired = {artist for artist, time in latest.items() if time < self.tired}
-        if not tired:
-            return tracks
-        return [t for t in tracks.tolist() if catalog.artist_of(t) not in tired]
+        if tracks is None:
+            return None
+        return without_tired(self, user, prev_track, prev_track_time, tracks.tolist())
+
+    def describe(self):
+        return {**super().describe(), "tired": self.tired}
+
+
+def without_tired(
+    link: SessionArtists | Replay,
+    user: int,
+    prev_track: int,
+    prev_track_time: float,
+    tracks: list[int],
+) -> list[int]:
+    """`tracks` without those of the artists whose latest listen in the session was below the
+    link's `tired`."""
+    if not link.tired:
+        return tracks
+    catalog, session = link.data.catalog, link.data.session(user)
+    played = session.seen | {prev_track}
+    latest: dict[int | None, float] = {}
+    # newest first; the history holds earlier sessions too, so only this session's tracks
+    for track, time in [(prev_track, prev_track_time), *link.data.history(user)]:
+        if track in played:
+            latest.setdefault(catalog.artist_of(track), time)
+    tired = {artist for artist, time in latest.items() if time < link.tired}
+    return [t for t in tracks if catalog.artist_of(t) not in tired] if tired else tracks
+
+
+class Replay(_ListSourced):
+    """The user's list from a per-user source (offline's `enjoyed`: the tracks they enjoyed
+    before), only its tracks of the genre of the session's first track (the catalog's `genre`
+    field: the session's mood), best first, without the artists the session tired of (as
+    SessionArtists)."""
+
+    def __init__(self, data: DataView, *, source: str, tired: float = 0.3, **options):
+        super().__init__(data, source=source, **options)
+        self.tired = _check_fraction("tired", tired)
+        self.state = self.state | {"session", "history"}
+        self.genres = Genres(data, "replay")
+
+    def list_read(self, user: int, prev_track: int) -> Read:
+        return users_key(self.source, user)
+
+    def reads(self, user: int, prev_track: int) -> list[Read]:
+        return [*super().reads(user, prev_track), session_key(user), history_key(user)]
+
+    def candidates(self, user, prev_track, prev_track_time):
+        tracks = self.data.user_recommendations(self.source, user)
+        if tracks is None:
+            return None
+        first = self.data.session(user).first_track
+        genre = self.genres.of(prev_track if first is None else first)
+        mood = [t for t in tracks.tolist() if self.genres.of(t) == genre]
+        return without_tired(self, user, prev_track, prev_track_time, mood)
 
     def describe(self):
         return {**super().describe(), "tired": self.tired}
@@ -253,4 +298,5 @@ BUILTIN: dict[str, type[Recommender]] = {
     "contextual": Contextual,
     "history_i2i": HistoryI2I,
     "session_artists": SessionArtists,
+    "replay": Replay,
 }

@@ -14,14 +14,10 @@ keeps a logged probability of at least 1 - p (what off-policy estimates of it ne
 
 from __future__ import annotations
 
-import json
-
-import numpy as np
-
 from botify.data import Read
-from botify.dataset import Catalog
 from botify.recommenders.base import Recommender, states_propensities
 from botify.recommenders.draws import Draw, Mixture, Uniform
+from botify.recommenders.genres import Genres
 
 SOURCES = ("genre", "top", "catalog")
 
@@ -53,7 +49,7 @@ class Exploring(Recommender):
         self.inner = inner
         self.state = self.state | inner.state
         self.probability, self.source, self.top_n = float(probability), source, top_n
-        self._genres: tuple[Catalog, np.ndarray] | None = None
+        self._genres = Genres(inner.data, "explore from 'genre'")
 
     def reads(self, user: int, prev_track: int) -> list[Read]:
         return [*super().reads(user, prev_track), *self.inner.reads(user, prev_track)]
@@ -71,40 +67,13 @@ class Exploring(Recommender):
             return Uniform(catalog.ids, excluded, catalog.__contains__)
         if self.source == "top":
             return Uniform(self.data.top_tracks[: self.top_n], excluded)
-        genres = self._genres_of(catalog)
+        _, genres = self._genres.numbers()
         position = catalog.index[prev_track]
         mates = (genres == genres[position]) & (catalog.artists != catalog.artists[position])
         return Uniform(catalog.ids[mates], excluded)
-
-    def _genres_of(self, catalog: Catalog) -> np.ndarray:
-        """Each catalog track's genre number, read once per catalog version from its records
-        (in memory where the catalog was read from its file, else from the store)."""
-        if self._genres is None or self._genres[0] is not catalog:
-            records = catalog.records
-            if records is None:
-                track_records = getattr(self.data.store, "track_records", None)
-                if track_records is None:
-                    raise ValueError("explore from 'genre' needs the catalog's records")
-                records = track_records(self.data.snapshot)
-            self._genres = catalog, genre_numbers(catalog, records)
-        return self._genres[1]
 
     def describe(self) -> dict:
         explore = {"probability": self.probability, "from": self.source}
         if self.source == "top":
             explore["top_n"] = self.top_n
         return {**self.inner.describe(), "explore": explore}
-
-
-def genre_numbers(catalog: Catalog, records: list[str]) -> np.ndarray:
-    numbers: dict[str, int] = {}
-    out = np.empty(len(catalog), dtype=np.int32)
-    for position, record in enumerate(records):
-        genre = json.loads(record).get("genre")
-        if not isinstance(genre, str):
-            raise ValueError(
-                f"explore from 'genre' needs a 'genre' string on every catalog line; track "
-                f"{int(catalog.ids[position])} has {genre!r}"
-            )
-        out[position] = numbers.setdefault(genre, len(numbers))
-    return out
