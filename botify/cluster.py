@@ -9,9 +9,10 @@ commands are grouped by the node that masters their slot, sent to every node, an
 node's replies are read, so the nodes work at the same time and a request costs about one round
 trip however many nodes it touches. What does not go to plan is counted (`stats`, shown in
 /healthz): a dropped connection is retried once on a fresh one; a node that stays unreachable
-fails only the commands it serves and makes the client relearn the slot map (at most once a
-second), which is how a promoted replica is found; a command redirected (MOVED, ASK: the slots
-are moving) is sent again through redis-py's client, which follows redirects.
+fails only the commands it serves, is not asked again for a second (its commands fail at once,
+counted), and makes the client relearn the slot map (at most once a second), which is how a
+promoted replica is found; a command redirected (MOVED, ASK: the slots are moving) is sent
+again through redis-py's client, which follows redirects.
 """
 
 from __future__ import annotations
@@ -76,8 +77,11 @@ class ClusterRoundTrips:
 
     def __init__(self, client: redis.RedisCluster):
         self.client = client
-        self.stats = {"node_errors": 0, "redirected": 0, "slot_map_refreshes": 0}
+        self.stats = {"node_errors": 0, "failed_fast": 0, "redirected": 0, "slot_map_refreshes": 0}
         self._refreshed_at = float("-inf")
+        # A node that just failed is not asked again for a second (its commands fail at once):
+        # the requests that need it answer 503 without each paying a timeout or a DNS lookup.
+        self._failed_until: dict[object, float] = {}
         self._refresh_lock = threading.Lock()
 
     def _pool(self, command: Command):
@@ -97,11 +101,18 @@ class ClusterRoundTrips:
         for index, command in enumerate(commands):
             groups.setdefault(self._pool(command), []).append(index)
         sent = []
+        now = time.monotonic()
         for pool, indexes in groups.items():
+            if self._failed_until.get(pool, 0.0) > now:
+                self.stats["failed_fast"] += 1
+                failure = redis.ConnectionError("a cluster node failed less than a second ago")
+                for index in indexes:
+                    replies[index] = failure
+                continue
             try:
                 connection = pool.get_connection()  # a new one connects: the node may refuse
             except (redis.ConnectionError, redis.TimeoutError) as error:
-                self._node_failed(indexes, replies, error)
+                self._node_failed(pool, indexes, replies, error)
                 continue
             try:
                 connection.send_packed_command(
@@ -120,7 +131,7 @@ class ClusterRoundTrips:
                 self._again(pool, commands, indexes, replies)
             except redis.TimeoutError as error:  # a frozen node: one timeout, not two
                 connection.disconnect()
-                self._node_failed(indexes, replies, error)
+                self._node_failed(pool, indexes, replies, error)
             finally:
                 pool.release(connection)
         for index, reply in enumerate(replies):
@@ -147,19 +158,22 @@ class ClusterRoundTrips:
         try:
             connection = pool.get_connection()
         except (redis.ConnectionError, redis.TimeoutError) as error:
-            self._node_failed(indexes, replies, error)
+            self._node_failed(pool, indexes, replies, error)
             return
         try:
             connection.send_packed_command(connection.pack_commands([commands[i] for i in indexes]))
             self._read(connection, indexes, replies)
         except (redis.ConnectionError, redis.TimeoutError) as error:
             connection.disconnect()
-            self._node_failed(indexes, replies, error)
+            self._node_failed(pool, indexes, replies, error)
         finally:
             pool.release(connection)
 
-    def _node_failed(self, indexes: list[int], replies: list, error: redis.RedisError) -> None:
+    def _node_failed(
+        self, pool, indexes: list[int], replies: list, error: redis.RedisError
+    ) -> None:
         self.stats["node_errors"] += 1
+        self._failed_until[pool] = time.monotonic() + REFRESH_SECONDS
         for index in indexes:
             replies[index] = error
         self._refresh()
