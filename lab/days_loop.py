@@ -3,11 +3,13 @@ Service over memory with a simulated clock; the HTTP service is not the point he
 
 Every day the routing experiment LOOP serves C (StickyArtist) against T1, and an A/A experiment
 is logged alongside. T1 is on day 1 StickyArtist exploring genre-mates, and from day 2 the
-learned chain (history_i2i, contextual, top_pop on the files `botify train` learned from all
-the days before) whose first link explores genre-mates with probability `--explore`. Each day's
+learned chain (replay, session_artists, history_i2i, top_pop on the files `botify train --i2i
+affinity --users enjoyed` learned from all the days before: offline/TRAINING.md) whose
+session_artists link explores genre-mates with probability `--explore`. Each day's
 log is judged by `botify ab` (LOOP and AA), and exploration's cost is estimated off-policy
 (`botify ope`, DR): T1's chain without exploration on T1's own logged requests, less what T1
-measured. Users' histories start empty each day (simday's limit; the service keeps them).
+measured. Users' histories carry across days, as the service keeps them in Redis (its
+history_length last listens per user).
 
 Writes RUN/report.md (the trajectory table), RUN/trajectory.png and RUN/trajectory.json.
 """
@@ -22,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from botify.arms import arm_names, bucket, experiment_seed
 from lab.days import DEFAULT_SIZE, QUICK_SIZE, sim_config, write_json
 from lab.processes import ROOT
 from lab.simday import run_day
@@ -30,18 +33,26 @@ from offline.ope import evaluate, logged_session_time
 from sim.worldfiles import TOP_TRACKS, TRACKS, world_matches
 
 LOOP, AA = "LOOP", "AA"
+RANKED = {"ranked": True, "no_repeat": True}
 STICKY = {"recommender": "sticky_artist", "no_repeat": True}
 METRIC = "mean_time_per_session"
 
 
+# What `botify train` learns for the loop: item lists by artist affinity (the method that learns
+# from exploring traffic), long enough to hold a session's many artists, and each user's
+# enjoyed tracks.
+TRAIN_OPTIONS = ("--i2i", "affinity", "--i2i-n", "100", "--users", "enjoyed", "--holdout", "0")
+TIRED = 0.5  # an artist whose latest listen in the session was below this is left
+
+
 def learned_chain(explore: float | None) -> list[dict]:
-    first = {"recommender": "history_i2i", "source": "i2i", "history": 5, "ranked": True}
-    first["no_repeat"] = True
+    lists = {"recommender": "session_artists", "source": "i2i", "tired": TIRED, **RANKED}
     if explore:
-        first["explore"] = {"probability": explore, "from": "genre"}
+        lists["explore"] = {"probability": explore, "from": "genre"}
     return [
-        first,
-        {"recommender": "contextual", "source": "i2i", "ranked": True, "no_repeat": True},
+        {"recommender": "replay", "source": "enjoyed", "tired": TIRED, **RANKED},
+        lists,
+        {"recommender": "history_i2i", "source": "i2i", "history": 5, **RANKED},
         {"recommender": "top_pop", "top_n": 100, "no_repeat": True},
     ]
 
@@ -100,6 +111,15 @@ def judge(run: Path, day: int) -> dict:
     return row
 
 
+def session_times(results: list) -> dict[str, float]:
+    """Each arm's mean session time as the simulator counts it (the listens after the first)."""
+    seed = experiment_seed(LOOP)
+    times: dict[str, list[float]] = {"C": [], "T1": []}
+    for result in results:
+        times[arm_names(2)[bucket(result.user, LOOP, 2, seed)]].append(result.time)
+    return {f"{arm}_sim": sum(values) / max(len(values), 1) for arm, values in times.items()}
+
+
 def exploration_cost(run: Path, day: int, explore: float, learned: bool) -> float:
     """Session time: T1's chain without exploration (DR estimate on T1's sessions) less what T1
     measured."""
@@ -139,16 +159,23 @@ def report(rows: list[dict], explore: float, sessions: int) -> str:
         f"{sessions} sessions a day, in-process; T1 explores genre-mates with probability "
         f"{explore}. Mean time per session by `botify ab` (the first track counts 1.0).",
         "",
-        "| day | C | T1 | effect % [interval] | significant | A/A clean | exploration cost |",
-        "|---:|---:|---:|---:|---|---|---:|",
+        "| day | C | T1 | effect % [interval] | significant | A/A clean | C (sim) | T1 (sim) "
+        "| exploration cost |",
+        "|---:|---:|---:|---:|---|---|---:|---:|---:|",
     ]
     for r in rows:
         low, high = r["interval"]
         lines.append(
             f"| {r['day']} | {r['C']:.3f} | {r['T1']:.3f} | {r['effect']:+.2f} "
             f"[{low:+.2f}, {high:+.2f}] | {'yes' if r['significant'] else 'no'} | "
-            f"{'yes' if r['aa_clean'] else 'NO'} | {r['cost']:+.4f} |"
+            f"{'yes' if r['aa_clean'] else 'NO'} | {r['C_sim']:.3f} | {r['T1_sim']:.3f} | "
+            f"{r['cost']:+.4f} |"
         )
+    lines.append("")
+    lines.append(
+        "(sim): the arm's mean session time as the simulator counts it (the listens after the "
+        "session's first track, per session)."
+    )
     lines.append("")
     lines.append(
         "Exploration cost: session time (without the first track) that T1's chain without "
@@ -188,20 +215,30 @@ def run_loop(args: argparse.Namespace) -> Path:
     run.mkdir(parents=True)
     simulator = sim_config(run, world)
     rows = []
+    histories: dict[int, list[tuple[int, float]]] = {}  # the users' recent listens, day to day
     for day in range(1, args.days + 1):
         learned = day > 1
         config = day_config(run, world, day, args.explore, learned)
-        run_day(str(simulator), str(config), sessions, day, args.seed, run / "logs" / f"day{day}")
-        row = judge(run, day)
+        results = run_day(
+            str(simulator),
+            str(config),
+            sessions,
+            day,
+            args.seed,
+            run / "logs" / f"day{day}",
+            histories,
+        )
+        row = judge(run, day) | session_times(results)
         row["cost"] = exploration_cost(run, day, args.explore, learned)
         rows.append(row)
-        print(f"day {day}: C {row['C']:.3f}, T1 {row['T1']:.3f} ({row['effect']:+.2f}%)")
+        print(
+            f"day {day}: C {row['C']:.3f}, T1 {row['T1']:.3f} ({row['effect']:+.2f}%); "
+            f"simulator's count: C {row['C_sim']:.3f}, T1 {row['T1_sim']:.3f}"
+        )
         if day < args.days:
             logs = [str(run / "logs" / f"day{d}") for d in range(1, day + 1)]
             model = str(run / f"model{day}")
-            botify(
-                "train", *logs, "--catalog", str(world / TRACKS), "--out", model, "--holdout", "0"
-            )
+            botify("train", *logs, "--catalog", str(world / TRACKS), "--out", model, *TRAIN_OPTIONS)
     write_json(run / "trajectory.json", rows)
     (run / "report.md").write_text(report(rows, args.explore, sessions))
     chart(rows, run / "trajectory.png")

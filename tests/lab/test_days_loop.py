@@ -20,6 +20,9 @@ def test_seven_quick_days_rise_and_are_reported(tmp_path, capsys):
     assert t1[-1] > t1[0] + 0.3  # day 1 explores without knowledge; learning lifts it
     assert sum(t1[3:]) / 4 > sum(t1[:3]) / 3  # the later days above the earlier ones
     assert rows[-1]["T1"] > rows[-1]["C"] and rows[-1]["significant"]
+    # the simulator's count (without each session's first track) agrees on the order
+    assert rows[-1]["T1_sim"] > rows[-1]["C_sim"] > 0
+    assert all(r["C_sim"] < r["C"] and r["T1_sim"] < r["T1"] for r in rows)
     # day 1's cost is StickyArtist's lead over itself exploring, which the A/B measured too
     assert rows[0]["cost"] > 0 and rows[0]["C"] > rows[0]["T1"]
     assert all(abs(r["cost"]) < 2 for r in rows)
