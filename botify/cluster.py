@@ -103,12 +103,16 @@ class ClusterRoundTrips:
         sent = []
         now = time.monotonic()
         for pool, indexes in groups.items():
-            if self._failed_until.get(pool, 0.0) > now:
-                self.stats["failed_fast"] += 1
-                failure = redis.ConnectionError("a cluster node failed less than a second ago")
-                for index in indexes:
-                    replies[index] = failure
-                continue
+            failed_until = self._failed_until.get(pool)
+            if failed_until is not None:
+                if failed_until > now:
+                    self.stats["failed_fast"] += 1
+                    failure = redis.ConnectionError("a cluster node failed less than a second ago")
+                    for index in indexes:
+                        replies[index] = failure
+                    continue
+                # This request tries the node again; the others keep failing fast meanwhile.
+                self._failed_until[pool] = now + REFRESH_SECONDS
             try:
                 connection = pool.get_connection()  # a new one connects: the node may refuse
             except (redis.ConnectionError, redis.TimeoutError) as error:
@@ -123,9 +127,14 @@ class ClusterRoundTrips:
                 connection.disconnect()
                 pool.release(connection)
                 self._again(pool, commands, indexes, replies)
+            except redis.TimeoutError as error:  # connecting to a frozen node: once, not twice
+                connection.disconnect()
+                pool.release(connection)
+                self._node_failed(pool, indexes, replies, error)
         for pool, connection, indexes in sent:
             try:
                 self._read(connection, indexes, replies)
+                self._failed_until.pop(pool, None)
             except redis.ConnectionError:
                 connection.disconnect()
                 self._again(pool, commands, indexes, replies)
@@ -163,6 +172,7 @@ class ClusterRoundTrips:
         try:
             connection.send_packed_command(connection.pack_commands([commands[i] for i in indexes]))
             self._read(connection, indexes, replies)
+            self._failed_until.pop(pool, None)
         except (redis.ConnectionError, redis.TimeoutError) as error:
             connection.disconnect()
             self._node_failed(pool, indexes, replies, error)
