@@ -5,11 +5,11 @@ Every day the routing experiment LOOP serves C (StickyArtist) against T1, and an
 is logged alongside. T1 is on day 1 StickyArtist exploring genre-mates, and from day 2 the
 learned chain (replay, session_artists, history_i2i, top_pop on the files `botify train --i2i
 affinity --users enjoyed` learned from all the days before: offline/TRAINING.md) whose
-session_artists link explores genre-mates with probability `--explore`. Each day's
-log is judged by `botify ab` (LOOP and AA), and exploration's cost is estimated off-policy
-(`botify ope`, DR): T1's chain without exploration on T1's own logged requests, less what T1
-measured. Users' histories carry across days, as the service keeps them in Redis (its
-history_length last listens per user).
+session_artists link explores genre-mates with probability `--explore`. Each day's log is
+judged by `botify ab` (LOOP, and the day's A/A, its users split afresh each day), and
+exploration's cost is estimated off-policy (`botify ope`, DR): T1's chain without exploration
+on T1's own logged requests, less what T1 measured. Users' histories carry across days, as the
+service keeps them in Redis (its history_length last listens per user).
 
 Writes RUN/report.md (the trajectory table), RUN/trajectory.png and RUN/trajectory.json.
 """
@@ -32,7 +32,16 @@ from lab.summary import read_effects
 from offline.ope import evaluate, logged_session_time
 from sim.worldfiles import TOP_TRACKS, TRACKS, world_matches
 
-LOOP, AA = "LOOP", "AA"
+LOOP = "LOOP"
+
+
+def aa_name(day: int) -> str:
+    """The day's A/A experiment: named per day, so each day splits the users afresh. One split
+    kept for every day judges one random draw again and again, and as the learned arm's gain
+    grows (unlike users gain unlike amounts) an unlucky split shows on day after day."""
+    return f"AA{day}"
+
+
 RANKED = {"ranked": True, "no_repeat": True}
 STICKY = {"recommender": "sticky_artist", "no_repeat": True}
 METRIC = "mean_time_per_session"
@@ -69,7 +78,7 @@ def day_config(run: Path, world: Path, day: int, explore: float, learned: bool) 
         "routing_experiment": LOOP,
         "experiments": [
             {"name": LOOP, "arms": {"C": [STICKY], "T1": treatment}},
-            {"name": AA, "arms": 2},
+            {"name": aa_name(day), "arms": 2},
         ],
     }
     return write_json(run / f"config.day{day}.json", config)
@@ -88,7 +97,7 @@ def botify(*args: str, output: Path | None = None) -> None:
 def judge(run: Path, day: int) -> dict:
     logs = str(run / "logs" / f"day{day}")
     row: dict = {"day": day}
-    for experiment in (LOOP, AA):
+    for experiment in (LOOP, aa_name(day)):
         out = run / f"ab.day{day}.{experiment}"
         botify(
             "ab",
