@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from offline.catalog_prior import MIN_OBSERVATIONS, plays_so_far, ranked_within
+from offline.catalog_prior import artist_depth, plays_so_far, ranked_within
 from offline.listens import Listens
 from offline.ranking import PAD, drop_items
 
@@ -102,22 +102,6 @@ def first_of_each_pair(a: np.ndarray, b: np.ndarray, when: np.ndarray) -> np.nda
     return mask
 
 
-def repeat_curve(listens: Listens, artists: np.ndarray, limit: int) -> list[float]:
-    """The mean listened fraction of the session's first artist's 2nd, 3rd, ... play."""
-    session = listens.session
-    first_index = np.searchsorted(session, session)
-    artist = artists[listens.track]
-    plays = plays_so_far(session, artist)
-    own = (np.arange(len(session)) != first_index) & (artist == artist[first_index])
-    means = []
-    for j in range(2, limit + 2):
-        at_j = own & (plays == j)
-        if at_j.sum() < MIN_OBSERVATIONS:
-            break
-        means.append(float(listens.time[at_j].mean()))
-    return means
-
-
 def fatigue_of(repeat_means: list[float]) -> float:
     """The median ratio of consecutive repeat means: how much each play of an artist lowers
     the next."""
@@ -145,7 +129,8 @@ def fit_affinity(
     # The kinds' means from each pair's first observation: later ones are of pairs the models
     # chose to play again because they were enjoyed, which would lift an untried pair's prior.
     fresh = first_of_each_pair(a, b, when)
-    repeat_means = repeat_curve(listens, artists, 30)
+    # the session's first artist's 2nd, 3rd, ... play, as the catalog component learns it
+    repeat_means = artist_depth(listens, artists, None, 30).repeat_means
     return Affinity(
         sums,
         weights,
