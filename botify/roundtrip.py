@@ -29,6 +29,8 @@ class OwedReplies(AbstractConnection):
     counts the replies of unwaited writes, and reads them before any other."""
 
     owed = 0
+    # Writes sent without waiting that Redis refused, in this process (shown in /healthz).
+    failures = 0
 
     def send_unwaited(self, commands: Sequence[Command]) -> None:
         self.send_packed_command(self.pack_commands(commands))
@@ -40,6 +42,7 @@ class OwedReplies(AbstractConnection):
             try:
                 super().read_response()
             except redis.ResponseError as error:
+                OwedReplies.failures += 1
                 log.error("a write sent without waiting failed: %s", error)
         return super().read_response(*args, **kwargs)
 

@@ -24,7 +24,7 @@ from botify.cluster import UNAVAILABLE, ClusterRoundTrips, connect_cluster
 from botify.config import Config, is_cluster_url, redis_url
 from botify.data import EMPTY_SESSION, Listen, NoData, Read, Session, Snapshot
 from botify.dataset import ID_DTYPE, Catalog, Lists
-from botify.roundtrip import Command, owing_replies, round_trip, send_unwaited
+from botify.roundtrip import Command, OwedReplies, owing_replies, round_trip, send_unwaited
 
 # Connections a client may hold beyond its requests in flight (health checks, the loader).
 POOL_SPARE = 8
@@ -340,7 +340,7 @@ class RedisStore:
         """What /healthz shows of the Redis side: on a cluster, its masters, those that do not
         answer now, and the counts of what went wrong on the request path."""
         if self.cluster is None:
-            return {"topology": "single"}
+            return {"topology": "single", "unwaited_write_failures": OwedReplies.failures}
         client = self.cluster.client
         unreachable = []
         masters = client.get_primaries()
@@ -355,6 +355,7 @@ class RedisStore:
             "unreachable": unreachable,
             **self.cluster.stats,
             "version_unconfirmed": self.version_unconfirmed,
+            "unwaited_write_failures": OwedReplies.failures,
         }
 
     # -- per-user state ------------------------------------------------------------------

@@ -15,7 +15,7 @@ from botify.data import DataView
 from botify.eventlog import EventLog
 from botify.experiments import build_experiments
 from botify.loader import load
-from botify.roundtrip import round_trip, send_unwaited
+from botify.roundtrip import OwedReplies, round_trip, send_unwaited
 from botify.service import Service
 from botify.store import RedisStore, connect
 from botify.validation import BadInput
@@ -104,10 +104,12 @@ def test_writes_sent_without_waiting_leave_the_connection_in_step(redis_url, cap
     send_unwaited(client, [("SET", "a", "1"), ("SET", "b", "2")])
     assert client.get("a") == b"1" and client.mget("a", "b") == [b"1", b"2"]
     client.set("not-a-set", "x")
+    failures = OwedReplies.failures
     with caplog.at_level(logging.ERROR, logger="botify.roundtrip"):
         send_unwaited(client, [("SADD", "not-a-set", "1")])
         assert client.get("a") == b"1"  # the error reply was not taken for this one's
     assert "WRONGTYPE" in caplog.text
+    assert OwedReplies.failures == failures + 1  # counted for /healthz
     pipe = client.pipeline(transaction=False)
     send_unwaited(client, [("INCR", "n")])
     pipe.get("n").get("a")
