@@ -39,6 +39,7 @@ TARGETS = {
 
 
 def write_config(path: Path, data: Path, chain: list[dict]) -> Path:
+    data = data.resolve()  # a config's relative paths are relative to the config's folder
     files = {"catalog": str(data / "tracks.json"), "top_tracks": str(data / "top_tracks.json")}
     experiment = {"name": "OPE", "arms": {"C": chain}}
     return write_json(
