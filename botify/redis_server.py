@@ -46,10 +46,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def ephemeral_ports_start() -> int:
+    """Where the kernel's ports for outgoing connections begin (Linux; else the usual 32768)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as ports:
+            return int(ports.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def cluster_port(host: str = DEFAULT_HOST, taken: Sequence[int] = ()) -> int:
-    """A free port for a cluster node, whose bus port (10000 above it) is free too."""
+    """A free port for a cluster node, whose bus port (10000 above it) is free too. Both lie
+    below the ports the kernel gives outgoing connections, so that neither is taken by one
+    while a node is down (a restart binds them again)."""
     for _ in range(100):
-        port = random.randrange(20000, 30000)
+        port = random.randrange(10000, max(10001, ephemeral_ports_start() - 10000))
         if port in taken:
             continue
         if not port_in_use(host, port) and not port_in_use(host, port + 10000):
