@@ -175,7 +175,7 @@ class Health(ServiceResource):
             return error(503, str(missing))
         except UNAVAILABLE as failure:
             # On a cluster, the version key's node may be down while the others serve.
-            if self.store.cluster is None or self.store.latest is None:
+            if not self.store.on_cluster or self.store.latest is None:
                 return redis_failure(failure)
             snapshot = self.store.latest
         except redis.RedisError as failure:

@@ -103,16 +103,8 @@ class ClusterRoundTrips:
         sent = []
         now = time.monotonic()
         for pool, indexes in groups.items():
-            failed_until = self._failed_until.get(pool)
-            if failed_until is not None:
-                if failed_until > now:
-                    self.stats["failed_fast"] += 1
-                    failure = redis.ConnectionError("a cluster node failed less than a second ago")
-                    for index in indexes:
-                        replies[index] = failure
-                    continue
-                # This request tries the node again; the others keep failing fast meanwhile.
-                self._failed_until[pool] = now + REFRESH_SECONDS
+            if self._fails_fast(pool, indexes, replies, now):
+                continue
             try:
                 connection = pool.get_connection()  # a new one connects: the node may refuse
             except (redis.ConnectionError, redis.TimeoutError) as error:
@@ -153,6 +145,21 @@ class ClusterRoundTrips:
             ):
                 raise reply
         return replies
+
+    def _fails_fast(self, pool, indexes: list[int], replies: list, now: float) -> bool:
+        """Whether the node failed less than a second ago: its commands fail at once. Past that
+        second, this request tries it again, and the others keep failing fast meanwhile."""
+        failed_until = self._failed_until.get(pool)
+        if failed_until is None:
+            return False
+        if failed_until <= now:
+            self._failed_until[pool] = now + REFRESH_SECONDS
+            return False
+        self.stats["failed_fast"] += 1
+        failure = redis.ConnectionError("a cluster node failed less than a second ago")
+        for index in indexes:
+            replies[index] = failure
+        return True
 
     @staticmethod
     def _read(connection, indexes: list[int], replies: list) -> None:

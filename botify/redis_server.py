@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
@@ -12,7 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import redis
@@ -242,15 +243,12 @@ class LocalCluster:
         while True:
             views: list[tuple[str | None, list[tuple[int, int, int]] | None]] = []
             for node in self.running():
-                client = redis.Redis(host=node.host, port=node.port, socket_timeout=1)
                 try:
-                    info = client.cluster("info")
-                    slots = client.cluster("slots")
-                    views.append((info.get("cluster_state"), masters_of(slots)))
+                    with self._client(node, timeout=1) as client:
+                        state = client.cluster("info").get("cluster_state")
+                        views.append((state, masters_of(client.cluster("slots"))))
                 except redis.RedisError:
                     views.append((None, None))
-                finally:
-                    client.close()
             ports = {node.port for node in self.running()}
             if views and all(state == "ok" for state, _ in views):
                 first = views[0][1]
@@ -266,15 +264,12 @@ class LocalCluster:
 
     def master_of(self, key: str) -> RedisServer:
         """The running node that masters `key`'s slot."""
-        client = redis.Redis(host=self.running()[0].host, port=self.running()[0].port)
-        try:
+        with self._client(self.running()[0]) as client:
             slot = client.cluster("keyslot", key)
-            for start, end, master, *_ in client.cluster("slots"):
-                if start <= slot <= end:
-                    port = master[1]
-                    return next(node for node in self.nodes if node.port == port)
-        finally:
-            client.close()
+            slots = client.cluster("slots")
+        for start, end, port in masters_of(slots):
+            if start <= slot <= end:
+                return next(node for node in self.nodes if node.port == port)
         raise RuntimeError(f"no node masters the slot of {key!r}")
 
     def move_slots(self, count: int) -> int:
@@ -282,11 +277,14 @@ class LocalCluster:
         cluster does, with `redis-cli --cluster reshard`); how many the second one gained."""
         masters = [node for node in self.running() if self._role(node) == "master"]
         source, target = masters[0], masters[1]
-        ids = [self._client(node).cluster("myid") for node in (source, target)]
+        ids = []
+        for node in (source, target):
+            with self._client(node) as client:
+                ids.append(client.cluster("myid"))
         before = self._slots_of(target)
         command = [find_redis_server("redis-cli"), "--cluster", "reshard"]
-        command += [f"{source.host}:{source.port}", "--cluster-from", text_of(ids[0])]
-        command += ["--cluster-to", text_of(ids[1]), "--cluster-slots", str(count)]
+        command += [f"{source.host}:{source.port}", "--cluster-from", ids[0]]
+        command += ["--cluster-to", ids[1], "--cluster-slots", str(count)]
         command += ["--cluster-yes"]
         done = subprocess.run(command, capture_output=True, text=True, timeout=60)
         if done.returncode != 0:
@@ -294,25 +292,33 @@ class LocalCluster:
         self.wait_ready()
         return self._slots_of(target) - before
 
-    def _client(self, node: RedisServer) -> redis.Redis:
-        return redis.Redis(host=node.host, port=node.port, socket_timeout=5)
+    @staticmethod
+    @contextlib.contextmanager
+    def _client(node: RedisServer, timeout: float = 5.0) -> Iterator[redis.Redis]:
+        """A plain client of one node, closed after use."""
+        client = redis.Redis(
+            host=node.host, port=node.port, socket_timeout=timeout, decode_responses=True
+        )
+        try:
+            yield client
+        finally:
+            client.close()
 
     def _role(self, node: RedisServer) -> str:
-        return self._client(node).info("replication")["role"]
+        with self._client(node) as client:
+            return client.info("replication")["role"]
 
     def _slots_of(self, node: RedisServer) -> int:
-        slots = self._client(node).cluster("slots")
+        with self._client(node) as client:
+            slots = client.cluster("slots")
         return sum(end - start + 1 for start, end, port in masters_of(slots) if port == node.port)
 
     def flush(self) -> None:
         """Empty every master (the replicas follow)."""
         for node in self.running():
-            client = redis.Redis(host=node.host, port=node.port)
-            try:
-                if client.info("replication")["role"] == "master":
+            if self._role(node) == "master":
+                with self._client(node) as client:
                     client.flushall()
-            finally:
-                client.close()
 
     def stop(self) -> None:
         for node in self.nodes:
@@ -324,10 +330,6 @@ class LocalCluster:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-
-def text_of(raw: object) -> str:
-    return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
 def masters_of(slots) -> list[tuple[int, int, int]]:

@@ -112,3 +112,18 @@ def send_unwaited(client: redis.Redis, commands: Sequence[Command]) -> None:
                 connection.read_response()
     finally:
         pool.release(connection)
+
+
+class RoundTrips:
+    """`round_trip` and `send_unwaited` on one Redis, in the shape of the cluster's
+    (botify.cluster.ClusterRoundTrips), so that the store calls one or the other alike."""
+
+    def __init__(self, client: redis.Redis):
+        self.client = client
+
+    def round_trip(self, commands: Sequence[Command], tolerate: int = 0) -> list:
+        # On one Redis no command can fail alone for an unavailable node: `tolerate` is moot.
+        return round_trip(self.client, commands)
+
+    def send_unwaited(self, commands: Sequence[Command]) -> None:
+        send_unwaited(self.client, commands)

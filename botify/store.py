@@ -24,7 +24,7 @@ from botify.cluster import UNAVAILABLE, ClusterRoundTrips, connect_cluster
 from botify.config import Config, is_cluster_url, redis_url
 from botify.data import EMPTY_SESSION, Listen, NoData, Read, Session, Snapshot
 from botify.dataset import ID_DTYPE, Catalog, Lists
-from botify.roundtrip import Command, OwedReplies, owing_replies, round_trip, send_unwaited
+from botify.roundtrip import Command, OwedReplies, RoundTrips, owing_replies
 
 # Connections a client may hold beyond its requests in flight (health checks, the loader).
 POOL_SPARE = 8
@@ -140,8 +140,12 @@ class RedisStore:
         version_check_seconds: float = 0.1,
     ):
         self.client = client
-        # On a cluster, a request's commands go to the nodes of their slots.
-        self.cluster = ClusterRoundTrips(client) if isinstance(client, redis.RedisCluster) else None
+        # A request's round trips: on a cluster, one per node of their slots.
+        self.trips: RoundTrips | ClusterRoundTrips = (
+            ClusterRoundTrips(client)
+            if isinstance(client, redis.RedisCluster)
+            else RoundTrips(client)
+        )
         self.version_unconfirmed = 0  # reads served while the version key's node was down
         self.keys = Keys(namespace)
         self.history_length = history_length
@@ -293,7 +297,7 @@ class RedisStore:
             commands: list[Command] = []
             for key in remote:
                 self._queue(commands, version, key)
-            replies = self._round_trip(commands) if commands else []
+            replies = self.trips.round_trip(commands) if commands else []
             return snapshot, self._merge(keys, local, remote, replies)
         snapshot = self.known_snapshot()
         local, remote = self._split(snapshot, keys)
@@ -311,7 +315,8 @@ class RedisStore:
         if writes:
             assert listen is not None
             commands += self._listen_writes(listen)
-        replies = self._round_trip(commands, version_first=True)
+        # The version's read may fail alone, on a cluster whose node holding it is down.
+        replies = self.trips.round_trip(commands, tolerate=1)
         live = replies[0]
         if isinstance(live, redis.RedisError):
             # Only on a cluster: the version key's node is unavailable, the others answered. No load
@@ -328,20 +333,16 @@ class RedisStore:
             return self.read(keys, version=self._latest.version)
         return snapshot, self._merge(keys, local, remote, replies[1:])
 
-    def _round_trip(self, commands: list[Command], version_first: bool = False) -> list:
-        """One round trip (one per node touched, on a cluster). With `version_first`, the first
-        command reads the version key and, on a cluster, may fail alone (see read)."""
-        if self.cluster is not None:
-            return self.cluster.round_trip(commands, tolerate=1 if version_first else 0)
-        assert isinstance(self.client, redis.Redis)
-        return round_trip(self.client, commands)
+    @property
+    def on_cluster(self) -> bool:
+        return isinstance(self.trips, ClusterRoundTrips)
 
     def topology(self) -> dict:
         """What /healthz shows of the Redis side: on a cluster, its masters, those that do not
         answer now, and the counts of what went wrong on the request path."""
-        if self.cluster is None:
+        if not isinstance(self.trips, ClusterRoundTrips):  # (not on_cluster: mypy narrows this)
             return {"topology": "single", "unwaited_write_failures": OwedReplies.failures}
-        client = self.cluster.client
+        client = self.trips.client
         unreachable = []
         masters = client.get_primaries()
         for node in masters:
@@ -353,7 +354,7 @@ class RedisStore:
             "topology": "cluster",
             "masters": len(masters),
             "unreachable": unreachable,
-            **self.cluster.stats,
+            **self.trips.stats,
             "version_unconfirmed": self.version_unconfirmed,
             "unwaited_write_failures": OwedReplies.failures,
         }
@@ -379,12 +380,7 @@ class RedisStore:
     def recommended(self, user: int, track: int, state: frozenset[str]) -> None:
         # The listen's writes, just before, made the session's key and gave it its time to live.
         if "session" in state:
-            commands: list[Command] = [("SADD", self.keys.seen(user), track)]
-            if self.cluster is not None:
-                self.cluster.send_unwaited(commands)
-            else:
-                assert isinstance(self.client, redis.Redis)
-                send_unwaited(self.client, commands)
+            self.trips.send_unwaited([("SADD", self.keys.seen(user), track)])
 
     def record(
         self, user: int, track: int, time: float, recommendation: int | None, state: frozenset[str]
@@ -393,7 +389,7 @@ class RedisStore:
         if "session" in state and recommendation is not None:
             commands.append(("SADD", self.keys.seen(user), recommendation))
         if commands:
-            self._round_trip(commands)
+            self.trips.round_trip(commands)
 
     def end_session(self, user: int) -> None:
         self.client.delete(self.keys.seen(user), self.keys.first_track(user))

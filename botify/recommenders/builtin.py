@@ -207,23 +207,45 @@ class HistoryI2I(_ListSourced):
         return {**super().describe(), "history": self.history}
 
 
-class SessionArtists(_ListSourced):
-    """The item-to-item list of the session's first track (the listener's mood, which the
-    session's later tracks only approximate), in its order, without the tracks of the artists
-    the session tired of: those whose latest listen in the session was below `tired`. A list
-    that plays an artist then moves to others (offline's `affinity`) is followed as far as the
-    listener enjoys each artist."""
+class _LeavesTiredArtists(_ListSourced):
+    """A list-sourced link that leaves out the artists the session tired of: those whose latest
+    listen in the session was below `tired` (so it reads the session and the history)."""
 
     def __init__(self, data: DataView, *, source: str, tired: float = 0.3, **options):
         super().__init__(data, source=source, **options)
         self.tired = _check_fraction("tired", tired)
         self.state = self.state | {"session", "history"}
 
-    def list_read(self, user: int, prev_track: int) -> Read:
-        return items_key(self.source, prev_track)  # the first track's, on a session's first /next
-
     def reads(self, user: int, prev_track: int) -> list[Read]:
         return [*super().reads(user, prev_track), session_key(user), history_key(user)]
+
+    def without_tired(
+        self, user: int, prev_track: int, prev_track_time: float, tracks: list[int]
+    ) -> list[int]:
+        if not self.tired:
+            return tracks
+        catalog, session = self.data.catalog, self.data.session(user)
+        played = session.seen | {prev_track}
+        latest: dict[int | None, float] = {}
+        # newest first; the history holds earlier sessions too, so only this session's tracks
+        for track, time in [(prev_track, prev_track_time), *self.data.history(user)]:
+            if track in played:
+                latest.setdefault(catalog.artist_of(track), time)
+        tired = {artist for artist, time in latest.items() if time < self.tired}
+        return [t for t in tracks if catalog.artist_of(t) not in tired] if tired else tracks
+
+    def describe(self):
+        return {**super().describe(), "tired": self.tired}
+
+
+class SessionArtists(_LeavesTiredArtists):
+    """The item-to-item list of the session's first track (the listener's mood, which the
+    session's later tracks only approximate), in its order, without the tracks of the artists
+    the session tired of. A list that plays an artist then moves to others (offline's
+    `affinity`) is followed as far as the listener enjoys each artist."""
+
+    def list_read(self, user: int, prev_track: int) -> Read:
+        return items_key(self.source, prev_track)  # the first track's, on a session's first /next
 
     def candidates(self, user, prev_track, prev_track_time):
         session = self.data.session(user)
@@ -231,51 +253,20 @@ class SessionArtists(_ListSourced):
         tracks = self.data.item_recommendations(self.source, anchor)
         if tracks is None:
             return None
-        return without_tired(self, user, prev_track, prev_track_time, tracks.tolist())
-
-    def describe(self):
-        return {**super().describe(), "tired": self.tired}
+        return self.without_tired(user, prev_track, prev_track_time, tracks.tolist())
 
 
-def without_tired(
-    link: SessionArtists | Replay,
-    user: int,
-    prev_track: int,
-    prev_track_time: float,
-    tracks: list[int],
-) -> list[int]:
-    """`tracks` without those of the artists whose latest listen in the session was below the
-    link's `tired`."""
-    if not link.tired:
-        return tracks
-    catalog, session = link.data.catalog, link.data.session(user)
-    played = session.seen | {prev_track}
-    latest: dict[int | None, float] = {}
-    # newest first; the history holds earlier sessions too, so only this session's tracks
-    for track, time in [(prev_track, prev_track_time), *link.data.history(user)]:
-        if track in played:
-            latest.setdefault(catalog.artist_of(track), time)
-    tired = {artist for artist, time in latest.items() if time < link.tired}
-    return [t for t in tracks if catalog.artist_of(t) not in tired] if tired else tracks
-
-
-class Replay(_ListSourced):
+class Replay(_LeavesTiredArtists):
     """The user's list from a per-user source (offline's `enjoyed`: the tracks they enjoyed
     before), only its tracks of the genre of the session's first track (the catalog's `genre`
-    field: the session's mood), best first, without the artists the session tired of (as
-    SessionArtists)."""
+    field: the session's mood), best first, without the artists the session tired of."""
 
     def __init__(self, data: DataView, *, source: str, tired: float = 0.3, **options):
-        super().__init__(data, source=source, **options)
-        self.tired = _check_fraction("tired", tired)
-        self.state = self.state | {"session", "history"}
+        super().__init__(data, source=source, tired=tired, **options)
         self.genres = Genres(data, "replay")
 
     def list_read(self, user: int, prev_track: int) -> Read:
         return users_key(self.source, user)
-
-    def reads(self, user: int, prev_track: int) -> list[Read]:
-        return [*super().reads(user, prev_track), session_key(user), history_key(user)]
 
     def candidates(self, user, prev_track, prev_track_time):
         tracks = self.data.user_recommendations(self.source, user)
@@ -284,10 +275,7 @@ class Replay(_ListSourced):
         first = self.data.session(user).first_track
         genre = self.genres.of(prev_track if first is None else first)
         mood = [t for t in tracks.tolist() if self.genres.of(t) == genre]
-        return without_tired(self, user, prev_track, prev_track_time, mood)
-
-    def describe(self):
-        return {**super().describe(), "tired": self.tired}
+        return self.without_tired(user, prev_track, prev_track_time, mood)
 
 
 BUILTIN: dict[str, type[Recommender]] = {
