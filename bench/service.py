@@ -2,7 +2,7 @@
 config.json ships, beside three yardsticks under the same gunicorn settings, in one run.
 
     .venv/bin/python bench/service.py [--seconds 10] [--rounds 2] [--connections 16,64,256]
-        [--cluster-replicas 0] [--no-cluster]
+        [--cluster-replicas 1] [--no-cluster]
 
 Targets, each served by 2 gunicorn workers of `--worker-class` (gevent, as botify serve):
 - constant: a Flask + flask-restful app answering a constant (bench/constant_app.py);
@@ -12,10 +12,11 @@ Targets, each served by 2 gunicorn workers of `--worker-class` (gevent, as botif
 - shipped chains: botify with config.json's experiments as they are (STICKY_VS_LEARNED and its
   A/A), on learned files of the shape `botify train` writes (top tracks, 100 item-to-item
   neighbours per track, 100 tracks per user), generated here;
-- shipped chains on a Redis Cluster: the same, its Redis a local cluster of 3 masters
-  (`--cluster-replicas`, 0) on this machine (botify.redis_server.LocalCluster): the cost of the
-  cluster client and of a request touching two nodes (its user's, the version key's); on one
-  machine a cluster cannot be faster.
+- shipped chains on a Redis Cluster: the same, its Redis a local cluster of 3 masters with a
+  replica each (`--cluster-replicas`, 1), as docker-compose.cluster.yml runs it, on this machine
+  (botify.redis_server.LocalCluster): the cost of the cluster client, of a request touching two
+  nodes (its user's, the version key's) and of replication; on one machine a cluster cannot be
+  faster.
 The dataset has the course's size: 50,000 tracks of 11,000 artists, 10,000 users. wrk runs with
 1 thread in its own process on this machine, random users, tracks and listened fractions; the
 users' state in Redis is emptied before each connection count. Each figure is the median of
@@ -228,7 +229,7 @@ def main() -> int:
     parser.add_argument("--worker-class", default="gevent", help="gunicorn worker class (gevent)")
     parser.add_argument("--runs", type=int, default=3, help="repetitions of load/ready (3)")
     parser.add_argument(
-        "--cluster-replicas", type=int, default=0, help="replicas per cluster master (0)"
+        "--cluster-replicas", type=int, default=1, help="replicas per cluster master (1)"
     )
     parser.add_argument("--no-cluster", action="store_true", help="leave out the cluster row")
     args = parser.parse_args()
@@ -305,7 +306,11 @@ def main() -> int:
                 )
                 cluster_service.wait_healthy(timeout=30)
                 targets.append(
-                    Target("botify, shipped chains on a 3-master cluster", cluster_service.url)
+                    Target(
+                        f"botify, shipped chains on a 3-master cluster "
+                        f"({args.cluster_replicas} replicas each)",
+                        cluster_service.url,
+                    )
                 )
             print()
             print_table(targets, levels, measure(targets, levels, args, script, clients))
