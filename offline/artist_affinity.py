@@ -6,10 +6,13 @@ Evidence. Within a session, every first play of an artist after a first play of 
 is an observation of the pair (the earlier artist, the later one): the later listen's fraction,
 weighted by the earlier one's (a session's first track counts 1.0; an artist the listener skipped
 says little about the session's taste). Pairs count both ways (a listener of A who enjoys B is
-evidence for B's listeners too). A pair's affinity is the weighted mean shrunk towards the mean of
-its kind (genre-mates, or artists of different genres) by `prior` observations' worth. The kinds'
-means count each pair's first observation only: later ones are of pairs played again for having
-been enjoyed, which would lift the prior of every pair never tried.
+evidence for B's listeners too). Each observation is first taken relative to its listener (less
+the listener's effect: how much more than the pairs' means that user hears of the artists they
+try, shrunk by `listener_prior` observations' worth): listeners differ as much as artists do. A
+pair's affinity is then the weighted mean shrunk towards the mean of its kind (genre-mates, or
+artists of different genres) by `prior` observations' worth. The kinds' means count each pair's
+first observation only: later ones are of pairs played again for having been enjoyed, which would
+lift the prior of every pair never tried.
 
 Lists. An artist's candidates are every genre-mate and every artist the logs paired it with.
 Each of its `variants` lists (at most one per track; a track gets the variant of its place among
@@ -35,15 +38,17 @@ from offline.listens import Listens
 from offline.ranking import PAD, drop_items
 
 DEFAULT_FATIGUE = 0.8  # per play of an artist, where the logs show too few repeats
+LISTENER_ROUNDS = 6  # alternations of pair means and listener effects (converged by then)
 
 
 @dataclass(frozen=True)
 class AffinityParams:
     prior: float = 1.0  # observations' worth of the kind's mean
-    bonus: float = 0.1  # spread of a pair's draw at no observation, times sqrt(prior)
+    bonus: float = 0.05  # spread of a pair's draw at no observation, times sqrt(prior)
     artists: int = 30  # other artists considered per artist
     variants: int = 8  # lists drawn per artist, at most one per track
     gap: int = 20  # first plays apart in a session that still pair
+    listener_prior: float = 3.0  # observations' worth of "this listener is like any other"
     seed: int = 0
 
 
@@ -71,8 +76,8 @@ class Affinity:
 
 def first_play_pairs(listens: Listens, artists: np.ndarray, gap: int) -> tuple[np.ndarray, ...]:
     """(earlier artist, later artist, later listen's fraction, earlier listen's fraction, later
-    listen's timestamp) for each pair of first plays of artists at most `gap` first plays apart
-    in a session."""
+    listen's timestamp, user) for each pair of first plays of artists at most `gap` first plays
+    apart in a session."""
     artist = artists[listens.track]
     first = np.flatnonzero(plays_so_far(listens.session, artist) == 1)
     session, time = listens.session[first], listens.time[first].astype(np.float64)
@@ -82,12 +87,34 @@ def first_play_pairs(listens: Listens, artists: np.ndarray, gap: int) -> tuple[n
         if not len(same):
             break
         earlier, later = first[same], first[same + step]
-        when = listens.timestamp[later]
-        parts.append((artist[earlier], artist[later], time[same + step], time[same], when))
+        when, user = listens.timestamp[later], listens.user[later]
+        parts.append((artist[earlier], artist[later], time[same + step], time[same], when, user))
     if not parts:
-        empty = np.zeros(0)
-        return tuple(empty.astype(kind) for kind in (np.int64, np.int64, float, float, np.int64))
+        kinds = (np.int64, np.int64, float, float, np.int64, np.int64)
+        return tuple(np.zeros(0, dtype=kind) for kind in kinds)
     return tuple(np.concatenate(column) for column in zip(*parts, strict=True))
+
+
+def listener_effects(
+    pair: np.ndarray, user: np.ndarray, y: np.ndarray, w: np.ndarray, prior: float, shrink: float
+) -> np.ndarray:
+    """Each observation's listener effect: how much more than the pair's mean its user hears of
+    artists new to the session, shrunk by `shrink` observations' worth towards 0. Listeners
+    differ (some hear most of what they try, some little), and taking that out of each
+    observation lets a pair's few observations speak for the pair rather than for who tried it.
+    Fitted by alternating the pairs' shrunk means and the users' mean residuals (centred)."""
+    _, pair = np.unique(pair, return_inverse=True)
+    _, user = np.unique(user, return_inverse=True)
+    pair_weight = np.maximum(np.bincount(pair, w) + prior, 1e-12)
+    user_weight = np.maximum(np.bincount(user, w) + shrink, 1e-12)
+    effect = np.zeros(user.max() + 1 if len(user) else 0)
+    base = (w * y).sum() / max(w.sum(), 1e-12)
+    for _ in range(LISTENER_ROUNDS):
+        pair_mean = (np.bincount(pair, w * (y - effect[user])) + prior * base) / pair_weight
+        effect = np.bincount(user, w * (y - pair_mean[pair])) / user_weight
+        # relative to the average listener: a shift shared by all is the pairs' to keep
+        effect -= (w * effect[user]).sum() / max(w.sum(), 1e-12)
+    return effect[user]
 
 
 def first_of_each_pair(a: np.ndarray, b: np.ndarray, when: np.ndarray) -> np.ndarray:
@@ -113,7 +140,10 @@ def fit_affinity(
     listens: Listens, artists: np.ndarray, genres: np.ndarray | None, params: AffinityParams
 ) -> Affinity:
     n_artists = int(artists.max()) + 1 if len(artists) else 0
-    a, b, y, w, when = first_play_pairs(listens, artists, params.gap)
+    a, b, y, w, when, user = first_play_pairs(listens, artists, params.gap)
+    low, high = np.minimum(a, b), np.maximum(a, b)
+    pair = low * n_artists + high
+    y = y - listener_effects(pair, user, y, w, params.prior, params.listener_prior)
     shape = (n_artists, n_artists)
     rows, cols = np.r_[a, b], np.r_[b, a]
     sums = sp.csr_matrix((np.r_[w * y, w * y], (rows, cols)), shape=shape)

@@ -14,13 +14,15 @@ import numpy as np
 
 from offline.als import ALSModel, ALSParams, fit_als
 from offline.enjoyed import enjoyed_lists
+from offline.feature_factors import FeatureParams, feature_lists
 from offline.item2item import I2I, METHODS, I2IParams, fit_i2i
 from offline.listens import Listens
 from offline.popularity import top_by_plays, top_tracks
 from offline.tracks import Tracks
 
 MODELS = ("top", "i2i", "users")
-USER_METHODS = ("als", "enjoyed")  # the per-user model: ALS, or the user's enjoyed tracks
+# the per-user model: ALS, the user's enjoyed tracks, or the factorisation with item features
+USER_METHODS = ("als", "enjoyed", "features")
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Options:
     users_n: int = 100
     users_method: str = "als"
     enjoyed: float = 0.5  # the listened fraction that makes a listen enjoyed
+    features: FeatureParams = FeatureParams()
     exclude_seen: bool = False
 
 
@@ -87,6 +90,17 @@ def fit(
         fitted.users = UserLists(
             *enjoyed_lists(listens, options.users_n, options.enjoyed, only_users)
         )
+    elif "users" in options.models and options.users_method == "features":
+        lists = feature_lists(
+            listens,
+            tracks.artists,
+            tracks.genres,
+            options.enjoyed,
+            options.features,
+            options.users_n,
+            only_users,
+        )
+        fitted.users = UserLists(*lists)
     elif "users" in options.models and als is not None:
         fitted.users = UserLists(*als.recommend(options.users_n, options.exclude_seen, only_users))
     return fitted

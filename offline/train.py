@@ -31,6 +31,7 @@ from offline.als import ALSParams
 from offline.artist_affinity import AffinityParams
 from offline.errors import InputError, run_command
 from offline.evaluation import Score, cases, for_global, for_items, for_users, score, split, table
+from offline.feature_factors import FeatureParams
 from offline.item2item import COMPONENTS, DEFAULT_WEIGHTS, METHODS, I2IParams
 from offline.listens import Listens, LogAccount, read_listens
 from offline.models import MODELS, USER_METHODS, Fitted, Options, fit
@@ -167,14 +168,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     group.add_argument("--affinity-artists", **shown(positive_int, affinity.artists, artists))
     variants = "lists drawn per artist (at most one per track)"
     group.add_argument("--affinity-variants", **shown(positive_int, affinity.variants, variants))
+    listener = "observations' worth of a listener's effect being none"
+    group.add_argument(
+        "--affinity-listener-prior", **shown(non_negative, affinity.listener_prior, listener)
+    )
     group = parser.add_argument_group("per-user (ALS, also the i2i 'als' component)")
     group.add_argument(
         "--users",
         choices=USER_METHODS,
         default="als",
-        help="per-user model: ALS, or each user's enjoyed tracks (als)",
+        help="per-user model: ALS, each user's enjoyed tracks, or the factorisation with item "
+        "features (als)",
     )
-    enjoyed = "--users enjoyed: the listened fraction that makes a listen enjoyed"
+    enjoyed = "--users enjoyed, features: the listened fraction that makes a listen enjoyed"
     group.add_argument("--enjoyed", **shown(fraction, DEFAULT.enjoyed, enjoyed))
     group.add_argument("--users-n", **shown(positive_int, DEFAULT.users_n, "tracks per user"))
     group.add_argument("--factors", **shown(positive_int, DEFAULT.als.factors))
@@ -187,6 +193,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="leave out of a user's list the tracks they played",
     )
+    features = DEFAULT.features
+    epochs = "--users features: passes over the enjoyed listens (--factors: its dimensions)"
+    group.add_argument("--epochs", **shown(positive_int, features.epochs, epochs))
+    bpr = "--users features: L2 penalty of its BPR fit"
+    group.add_argument("--bpr-regularization", **shown(non_negative, features.regularization, bpr))
     group.add_argument("--seed", **shown(int, DEFAULT.als.seed, "random seed"))
     group.add_argument("--threads", **shown(int, DEFAULT.als.threads, "ALS threads, 0: all cores"))
     group = parser.add_argument_group("bad input")
@@ -210,6 +221,7 @@ def options_from(args: argparse.Namespace) -> Options:
             bonus=args.affinity_bonus,
             artists=args.affinity_artists,
             variants=args.affinity_variants,
+            listener_prior=args.affinity_listener_prior,
             seed=args.seed,
         ),
     )
@@ -225,6 +237,12 @@ def options_from(args: argparse.Namespace) -> Options:
         args.users_n,
         users_method=args.users,
         enjoyed=args.enjoyed,
+        features=FeatureParams(
+            factors=args.factors,
+            epochs=args.epochs,
+            regularization=args.bpr_regularization,
+            seed=args.seed,
+        ),
         exclude_seen=args.exclude_seen,
     )
 
@@ -246,7 +264,7 @@ def evaluate(listens: Listens, tracks: Tracks, options: Options, args) -> list[S
             scores.append(score(f"i2i {method}", for_items(lists, held.anchor), held.target, k))
     if fitted.users is not None:
         ranked = for_users(fitted.users.ids, fitted.users.lists, held.user)
-        name = {"als": "ALS", "enjoyed": "enjoyed"}[options.users_method]
+        name = {"als": "ALS", "enjoyed": "enjoyed", "features": "features"}[options.users_method]
         scores.append(score(f"users ({name})", ranked, held.target, k))
     return scores
 
@@ -324,7 +342,7 @@ def _json_ids(ids: np.ndarray) -> str:
 def data_section(
     out: Path, tracks: Tracks, models: tuple[str, ...], user_source: str = USER_SOURCE
 ) -> dict:
-    """Sources: item `i2i`, users by the per-user method (`als` or `enjoyed`)."""
+    """Sources: item `i2i`, users by the per-user method (`als`, `enjoyed` or `features`)."""
     folder = out.resolve()
     section: dict = {"catalog": str(tracks.path.resolve())}
     if "top" in models:
@@ -381,11 +399,11 @@ def run(args: argparse.Namespace) -> int:
             "users": {
                 "method": options.users_method,
                 "users_n": options.users_n,
-                **(
-                    {"enjoyed": options.enjoyed}
-                    if options.users_method == "enjoyed"
-                    else {"exclude_seen": options.exclude_seen, **asdict(options.als)}
-                ),
+                **{
+                    "als": {"exclude_seen": options.exclude_seen, **asdict(options.als)},
+                    "enjoyed": {"enjoyed": options.enjoyed},
+                    "features": {"enjoyed": options.enjoyed, **asdict(options.features)},
+                }[options.users_method],
             },
         }
         for model in final_options.models:

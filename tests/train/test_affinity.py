@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from offline.artist_affinity import AffinityParams, affinity_lists, fatigue_of, fit_affinity
@@ -92,7 +93,8 @@ def test_the_genre_mates_mean_counts_each_pairs_first_observation(tmp_path):
     # then played after artist 0 again and again for it: the mean of a first try stays 0.5.
     log = [(0, [(0, 1.0), (4, 0.1)]), (1, [(0, 1.0), (7, 0.9)])]
     log += [(u, [(0, 1.0), (8, 0.9)]) for u in range(2, 12)]
-    _, model, _ = fitted(tmp_path, log=log)
+    each_alike = AffinityParams(prior=1.0, bonus=0.0, artists=10, listener_prior=1e12)
+    _, model, _ = fitted(tmp_path, params=each_alike, log=log)
     assert model.mate_mean == pytest.approx(0.5)
     assert model.sums[0, 2] / model.weights[0, 2] == pytest.approx(0.9)
 
@@ -100,3 +102,27 @@ def test_the_genre_mates_mean_counts_each_pairs_first_observation(tmp_path):
 def test_fatigue_is_the_median_ratio_of_repeat_means():
     assert fatigue_of([0.8, 0.64, 0.512]) == pytest.approx(0.8)
     assert fatigue_of([]) == pytest.approx(0.8)  # no repeats seen: the default
+
+
+def test_listener_effects_keep_who_tried_a_pair_from_deciding_its_affinity(tmp_path):
+    # Artists 1 and 2 are as good as each other for artist 0's listeners, but only generous
+    # listeners (users 0-9: they hear 0.4 more of everything) tried artist 1, and only sparing
+    # ones (10-19) artist 2. Everyone tried artist 3 in sessions of their own too: that tells
+    # the listeners apart. Three sessions of each: a listener's effect is shrunk by 3.
+    log = []
+    for user in range(20):
+        heard, tried = (0.9, 4) if user < 10 else (0.5, 7)
+        log += [(user, [(0, 1.0), (tried, heard)]), (user, [(0, 1.0), (10, heard)])] * 3
+
+    def gap(params):
+        _, model, _ = fitted(tmp_path, params=params, log=log)
+        mean = model.sums.toarray() / np.maximum(model.weights.toarray(), 1e-12)
+        return mean[0, 1] - mean[0, 2]
+
+    alike = AffinityParams(prior=1.0, bonus=0.0, artists=10, listener_prior=1e12)
+    assert gap(alike) == pytest.approx(0.4)
+    # Half of a listener's observations tell their effect (d) apart: 6 d = 3 d + 0.6 with the
+    # shrinkage of 3, so d = 0.1 and the gap halves; without shrinkage it closes.
+    assert gap(PARAMS) == pytest.approx(0.2, abs=0.02)
+    barely_shrunk = AffinityParams(prior=1.0, bonus=0.0, artists=10, listener_prior=0.01)
+    assert abs(gap(barely_shrunk)) < 0.03
