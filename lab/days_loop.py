@@ -2,13 +2,13 @@
 Service over memory with a simulated clock; the HTTP service is not the point here).
 
 Every day the routing experiment LOOP serves C (StickyArtist) against T1, and an A/A experiment
-is logged alongside. T1 is on day 1 StickyArtist exploring genre-mates, and from day 2 the
-learned chain (replay, session_artists, history_i2i, top_pop on the files `botify train --i2i
-affinity --users enjoyed` learned from all the days before: offline/TRAINING.md) whose
-session_artists link explores genre-mates with probability `--explore`. Each day's log is
+is logged alongside. T1 is on day 1 StickyArtist exploring genre-mates (`--explore-first`), and
+from day 2 the learned chain (replay, session_artists, history_i2i, top_pop on the files `botify
+train --i2i affinity --users enjoyed` learned from all the days before: offline/TRAINING.md)
+whose session_artists link explores genre-mates with probability `--explore`. Each day's log is
 judged by `botify ab` (LOOP, and the day's A/A, its users split afresh each day), and
-exploration's cost is estimated off-policy (`botify ope`, DR): T1's chain without exploration
-on T1's own logged requests, less what T1 measured. Users' histories carry across days, as the
+exploration's cost is estimated off-policy (`botify ope`, DR): T1's chain without exploration on
+T1's own logged requests, less what T1 measured. Users' histories carry across days, as the
 service keeps them in Redis (its history_length last listens per user).
 
 Writes RUN/report.md (the trajectory table), RUN/trajectory.png and RUN/trajectory.json.
@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -161,12 +162,13 @@ def chart(rows: list[dict], path: Path) -> None:
     plt.close(figure)
 
 
-def report(rows: list[dict], explore: float, sessions: int) -> str:
+def report(rows: list[dict], explore: float, explore_first: float, sessions: int) -> str:
+    first = "" if explore_first == explore else f" ({explore_first} on day 1)"
     lines = [
         f"# botify experiment --days {len(rows)}",
         "",
         f"{sessions} sessions a day, in-process; T1 explores genre-mates with probability "
-        f"{explore}. Mean time per session by `botify ab` (the first track counts 1.0).",
+        f"{explore}{first}. Mean time per session by `botify ab` (the first track counts 1.0).",
         "",
         "| day | C | T1 | effect % [interval] | significant | A/A clean | C (sim) | T1 (sim) "
         "| exploration cost |",
@@ -200,7 +202,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="the small world (3,000 tracks)")
     parser.add_argument("--sessions", type=int, help="sessions a day (20000; quick: 3000)")
     parser.add_argument("--explore", type=float, default=0.1, help="T1's exploration (0.1)")
+    parser.add_argument(
+        "--explore-first",
+        type=float,
+        help="T1's exploration on day 1, the cold start with nothing learned (--explore)",
+    )
     parser.add_argument("--seed", type=int, default=42, help="random seed (42)")
+    parser.add_argument(
+        "--train",
+        default="",
+        metavar="OPTIONS",
+        help="more `botify train` options for every day's models, after the loop's own "
+        f"({' '.join(TRAIN_OPTIONS)}), e.g. --train='--affinity-bonus 0.02'",
+    )
     parser.add_argument("--world", help="the world folder (data, or data/quick)")
     parser.add_argument("--out", default=str(ROOT / "runs"), help="runs folder (runs)")
     args = parser.parse_args(argv)
@@ -210,7 +224,27 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error(f"--sessions must be at least 1, got {args.sessions}")
     if not 0 < args.explore <= 1:
         parser.error(f"--explore must be in (0, 1], got {args.explore}")
+    if args.explore_first is None:
+        args.explore_first = args.explore
+    if not 0 < args.explore_first <= 1:
+        parser.error(f"--explore-first must be in (0, 1], got {args.explore_first}")
+    try:
+        args.train = shlex.split(args.train)
+    except ValueError as error:
+        parser.error(f"--train: {error}")
+    check_train_options(parser, args.train)
     return args
+
+
+def check_train_options(parser: argparse.ArgumentParser, options: list[str]) -> None:
+    """Fail before day 1 on options `botify train` would refuse after it."""
+    from offline.errors import InputError
+    from offline.train import parse_args as train_args
+
+    try:
+        train_args(["LOG", "--catalog", "C", "--out", "O", *TRAIN_OPTIONS, *options])
+    except InputError as error:
+        parser.error(f"--train {shlex.join(options)}: botify train says: {error}")
 
 
 def run_loop(args: argparse.Namespace) -> Path:
@@ -227,7 +261,8 @@ def run_loop(args: argparse.Namespace) -> Path:
     histories: dict[int, list[tuple[int, float]]] = {}  # the users' recent listens, day to day
     for day in range(1, args.days + 1):
         learned = day > 1
-        config = day_config(run, world, day, args.explore, learned)
+        explore = args.explore if learned else args.explore_first
+        config = day_config(run, world, day, explore, learned)
         results = run_day(
             str(simulator),
             str(config),
@@ -238,7 +273,7 @@ def run_loop(args: argparse.Namespace) -> Path:
             histories,
         )
         row = judge(run, day) | session_times(results)
-        row["cost"] = exploration_cost(run, day, args.explore, learned)
+        row["cost"] = exploration_cost(run, day, explore, learned)
         rows.append(row)
         print(
             f"day {day}: C {row['C']:.3f}, T1 {row['T1']:.3f} ({row['effect']:+.2f}%); "
@@ -247,9 +282,10 @@ def run_loop(args: argparse.Namespace) -> Path:
         if day < args.days:
             logs = [str(run / "logs" / f"day{d}") for d in range(1, day + 1)]
             model = str(run / f"model{day}")
-            botify("train", *logs, "--catalog", str(world / TRACKS), "--out", model, *TRAIN_OPTIONS)
+            options = [*TRAIN_OPTIONS, *args.train]
+            botify("train", *logs, "--catalog", str(world / TRACKS), "--out", model, *options)
     write_json(run / "trajectory.json", rows)
-    (run / "report.md").write_text(report(rows, args.explore, sessions))
+    (run / "report.md").write_text(report(rows, args.explore, args.explore_first, sessions))
     chart(rows, run / "trajectory.png")
     print((run / "report.md").read_text())
     return run

@@ -12,6 +12,7 @@ from lab.experiment import main
 
 def test_seven_quick_days_rise_and_are_reported(tmp_path, capsys):
     args = ["--quick", "--days", "7", "--sessions", "1000", "--world", str(tmp_path / "world")]
+    args.append("--train=--affinity-listener-prior 5")  # passed on to every day's training
     assert main([*args, "--out", str(tmp_path / "runs")]) == 0
     (run,) = (tmp_path / "runs").iterdir()
     rows = json.loads((run / "trajectory.json").read_text())
@@ -26,6 +27,9 @@ def test_seven_quick_days_rise_and_are_reported(tmp_path, capsys):
     # day 1's cost is StickyArtist's lead over itself exploring, which the A/B measured too
     assert rows[0]["cost"] > 0 and rows[0]["C"] > rows[0]["T1"]
     assert all(abs(r["cost"]) < 2 for r in rows)
+    for day in range(1, 7):
+        meta = json.loads((run / f"model{day}" / "i2i.meta.json").read_text())
+        assert meta["parameters"]["affinity"]["listener_prior"] == 5
     report = (run / "report.md").read_text()
     assert "| 7 |" in report and (run / "trajectory.png").stat().st_size > 0
 
@@ -36,6 +40,11 @@ def test_seven_quick_days_rise_and_are_reported(tmp_path, capsys):
         (["--days", "1"], "--days must be at least 2"),
         (["--days", "3", "--explore", "0"], "--explore must be in"),
         (["--days", "3", "--sessions", "0"], "--sessions must be at least 1"),
+        (["--days", "3", "--explore-first", "1.5"], "--explore-first must be in"),
+        # botify train's own refusals, before day 1 is spent
+        (["--days", "3", "--train=--affinity-bonus -1"], "invalid non-negative number"),
+        (["--days", "3", "--train=--bogus"], "unrecognized arguments: --bogus"),
+        (["--days", "3", "--train='unclosed"], "--train: No closing quotation"),
     ],
 )
 def test_bad_options_exit_2_naming_the_option(args, message, capsys):
