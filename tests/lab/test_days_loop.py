@@ -24,7 +24,8 @@ def test_seven_quick_days_rise_and_are_reported(tmp_path, capsys):
     # the simulator's count (without each session's first track) agrees on the order
     assert rows[-1]["T1_sim"] > rows[-1]["C_sim"] > 0
     assert all(r["C_sim"] < r["C"] and r["T1_sim"] < r["T1"] for r in rows)
-    # day 1's cost is StickyArtist's lead over itself exploring, which the A/B measured too
+    # day 1's cost is StickyArtist's lead over itself exploring, as the A/B measured it
+    assert rows[0]["cost"] == pytest.approx(rows[0]["C_sim"] - rows[0]["T1_sim"])
     assert rows[0]["cost"] > 0 and rows[0]["C"] > rows[0]["T1"]
     assert all(abs(r["cost"]) < 2 for r in rows)
     for day in range(1, 7):
