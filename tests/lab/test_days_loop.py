@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from lab.days_loop import aa_flags, aa_verdict
 from lab.experiment import main
 
 
@@ -52,3 +53,15 @@ def test_bad_options_exit_2_naming_the_option(args, message, capsys):
     with pytest.raises(SystemExit) as done:
         main(args)
     assert done.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_the_aa_verdict_is_on_listening_and_shows_a_latency_flag_beside_it():
+    def effects(*significant):
+        metrics = ["mean_time_per_session", "sessions", "mean_request_latency"]
+        return [{"metric": m, "significant_holm": str(m in significant).lower()} for m in metrics]
+
+    assert aa_flags(effects()) == (True, False)
+    assert aa_flags(effects("mean_request_latency")) == (True, True)
+    assert aa_flags(effects("sessions", "mean_request_latency")) == (False, True)
+    assert aa_verdict({"aa_clean": True, "aa_latency": True}) == "yes (latency flagged)"
+    assert aa_verdict({"aa_clean": False, "aa_latency": False}) == "NO"
