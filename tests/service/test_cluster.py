@@ -201,12 +201,22 @@ def test_a_request_is_one_exchange_per_node_it_touches(redis_cluster, tmp_path, 
         sends.append(self.port)
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(OwingConnection, "send_packed_command", counted)
     keys = Keys("botify")
     version_node = redis_cluster.master_of(keys.version).port
-    for user in range(12):
-        sends.clear()
+
+    def request(user: int) -> None:
         listen = Listen(user, 3, 0.5, frozenset({"session", "history"}))
         store.read([Read("session", user), Read("history", user)], listen=listen)
+
+    # Steady state: a first pass uncounted, so that anything a cold client does once (a
+    # redirect after the shared cluster's slots moved in an earlier test, its slot map
+    # relearned) is not taken for a request's exchanges. Once, in a full run, four more sends
+    # went to the version key's node on a cold client; the message below shows the counters.
+    for user in range(12):
+        request(user)
+    monkeypatch.setattr(OwingConnection, "send_packed_command", counted)
+    for user in range(12):
+        sends.clear()
+        request(user)
         expected = {version_node, redis_cluster.master_of(keys.seen(user)).port}
-        assert sorted(sends) == sorted(expected)
+        assert sorted(sends) == sorted(expected), store.topology()
