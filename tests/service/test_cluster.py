@@ -208,10 +208,10 @@ def test_a_request_is_one_exchange_per_node_it_touches(redis_cluster, tmp_path, 
         listen = Listen(user, 3, 0.5, frozenset({"session", "history"}))
         store.read([Read("session", user), Read("history", user)], listen=listen)
 
-    # Steady state: a first pass uncounted, so that anything a cold client does once (a
-    # redirect after the shared cluster's slots moved in an earlier test, its slot map
-    # relearned) is not taken for a request's exchanges. Once, in a full run, four more sends
-    # went to the version key's node on a cold client; the message below shows the counters.
+    # Steady state: a first pass uncounted, so that what a cold client does once (following a
+    # redirect, relearning its slot map) is not taken for a request's exchanges. Once, in a full
+    # run, a cold client sent four more to one node (as if the user's four commands had each
+    # been redirected there); the message below shows the counters if it happens again.
     for user in range(12):
         request(user)
     monkeypatch.setattr(OwingConnection, "send_packed_command", counted)
