@@ -9,8 +9,8 @@ whose session_artists link explores genre-mates with probability `--explore`. Ea
 judged by `botify ab` (LOOP, and the day's A/A, its users split afresh each day), and
 exploration's cost is estimated off-policy (`botify ope`, DR): T1's chain without exploration on
 T1's own logged requests, less what T1 measured (on day 1, C's StickyArtist is that chain: its
-cost is measured). Users' histories carry across days, as the
-service keeps them in Redis (its history_length last listens per user).
+cost is measured). Users' histories carry across days, as the service keeps them in Redis (its
+history_length last listens per user).
 
 Writes RUN/report.md (the trajectory table), RUN/trajectory.png and RUN/trajectory.json.
 """

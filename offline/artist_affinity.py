@@ -117,14 +117,13 @@ def listener_effects(
     return effect[user]
 
 
-def first_of_each_pair(a: np.ndarray, b: np.ndarray, when: np.ndarray) -> np.ndarray:
-    """A mask of the earliest observation of each artist pair (either way round): the one made
-    before the logs knew anything of the pair, so mostly by exploration, not chosen for being
-    good."""
-    low, high = np.minimum(a, b), np.maximum(a, b)
-    order = np.lexsort((when, high, low))
-    first = np.r_[True, (low[order][1:] != low[order][:-1]) | (high[order][1:] != high[order][:-1])]
-    mask = np.zeros(len(a), dtype=bool)
+def first_of_each_pair(pair: np.ndarray, when: np.ndarray) -> np.ndarray:
+    """A mask of the earliest observation of each artist pair (`pair`: one key for either way
+    round): the one made before the logs knew anything of the pair, so mostly by exploration,
+    not chosen for being good."""
+    order = np.lexsort((when, pair))
+    first = np.r_[True, pair[order][1:] != pair[order][:-1]]
+    mask = np.zeros(len(pair), dtype=bool)
     mask[order[first]] = True
     return mask
 
@@ -158,7 +157,7 @@ def fit_affinity(
 
     # The kinds' means from each pair's first observation: later ones are of pairs the models
     # chose to play again because they were enjoyed, which would lift an untried pair's prior.
-    fresh = first_of_each_pair(a, b, when)
+    fresh = first_of_each_pair(pair, when)
     # the session's first artist's 2nd, 3rd, ... play, as the catalog component learns it
     repeat_means = artist_depth(listens, artists, None, 30).repeat_means
     return Affinity(

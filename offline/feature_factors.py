@@ -59,27 +59,21 @@ class FeatureModel:
     user_vectors: np.ndarray  # (users, factors)
     track_vectors: np.ndarray  # (tracks, factors): the track's + its artist's + its genre's
     track_bias: np.ndarray  # (tracks,)
-    user_genres: list[np.ndarray]  # per user row, the genres of the tracks they enjoyed
+    track_genres: np.ndarray  # (tracks,) genre numbers (dense_genres)
+    liked_genres: np.ndarray  # (users, genres) bool: the genres of the tracks each user enjoyed
 
-    def recommend(
-        self, genres: np.ndarray, n: int, only: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def recommend(self, n: int, only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(user ids, (users, n) dense track indices, best first): each user's best tracks of
         the genres they enjoyed."""
         rows = np.arange(len(self.users))
         if only is not None:
             rows = rows[np.isin(self.users, only)]
-        n_tracks = len(self.track_bias)
-        n = min(n, n_tracks)
+        n = min(n, len(self.track_bias))
         lists = np.full((len(rows), n), PAD, dtype=np.int64)
-        n_genres = int(genres.max()) + 1
         for start in range(0, len(rows), 500):
             chunk = rows[start : start + 500]
             scores = self.user_vectors[chunk] @ self.track_vectors.T + self.track_bias
-            liked = np.zeros((len(chunk), n_genres), dtype=bool)
-            for i, row in enumerate(chunk.tolist()):
-                liked[i, self.user_genres[row]] = True
-            scores[~liked[:, genres]] = -np.inf
+            scores[~self.liked_genres[chunk][:, self.track_genres]] = -np.inf
             best = np.argpartition(-scores, n - 1, axis=1)[:, :n]
             order = np.argsort(-np.take_along_axis(scores, best, axis=1), axis=1, kind="stable")
             best = np.take_along_axis(best, order, axis=1)
@@ -102,7 +96,7 @@ def _genre_sampler(genres: np.ndarray):
     return draw
 
 
-def genre_numbers(n_tracks: int, genres: np.ndarray | None) -> np.ndarray:
+def dense_genres(n_tracks: int, genres: np.ndarray | None) -> np.ndarray:
     """Each track's genre number, the tracks without one (or a catalog without genres) sharing
     one number of their own."""
     genre = np.zeros(n_tracks, dtype=np.int64) if genres is None else genres.astype(np.int64)
@@ -117,7 +111,7 @@ def fit_features(
     params: FeatureParams,
 ) -> FeatureModel:
     n_tracks = len(artists)
-    genre = genre_numbers(n_tracks, genres)
+    genre = dense_genres(n_tracks, genres)
     artist = artists.astype(np.int64)
     users, row = np.unique(listens.user, return_inverse=True)
     first = np.r_[True, listens.session[1:] != listens.session[:-1]]
@@ -165,10 +159,9 @@ def fit_features(
                 opt.step("artist", artist[tracks], grad)
                 opt.step("genre", genre[tracks], grad)
                 opt.step("bias", tracks, sign * slope)
-    pairs = np.unique(np.c_[pos_user, genre[pos_track]], axis=0)
-    bounds = np.searchsorted(pairs[:, 0], np.arange(len(users) + 1))
-    user_genres = [pairs[bounds[r] : bounds[r + 1], 1] for r in range(len(users))]
-    return FeatureModel(users, p["user"], vectors(np.arange(n_tracks)), p["bias"], user_genres)
+    liked = np.zeros((len(users), int(genre.max()) + 1), dtype=bool)
+    liked[pos_user, genre[pos_track]] = True
+    return FeatureModel(users, p["user"], vectors(np.arange(n_tracks)), p["bias"], genre, liked)
 
 
 def feature_lists(
@@ -181,5 +174,4 @@ def feature_lists(
     only: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(sorted user ids, (users, n) dense track indices, best first)."""
-    model = fit_features(listens, artists, genres, enjoyed, params)
-    return model.recommend(genre_numbers(len(artists), genres), n, only)
+    return fit_features(listens, artists, genres, enjoyed, params).recommend(n, only)

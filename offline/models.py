@@ -86,11 +86,22 @@ def fit(
         fitted.i2i = fit_i2i(
             listens, tracks, options.i2i, similar, options.i2i_methods, only_tracks
         )
-    if "users" in options.models and options.users_method == "enjoyed":
-        fitted.users = UserLists(
-            *enjoyed_lists(listens, options.users_n, options.enjoyed, only_users)
-        )
-    elif "users" in options.models and options.users_method == "features":
+    if "users" in options.models:
+        fitted.users = user_lists(listens, tracks, options, als, only_users)
+    return fitted
+
+
+def user_lists(
+    listens: Listens,
+    tracks: Tracks,
+    options: Options,
+    als: ALSModel | None,
+    only_users: np.ndarray | None,
+) -> UserLists | None:
+    """The per-user model's lists, by `options.users_method`."""
+    if options.users_method == "enjoyed":
+        return UserLists(*enjoyed_lists(listens, options.users_n, options.enjoyed, only_users))
+    if options.users_method == "features":
         lists = feature_lists(
             listens,
             tracks.artists,
@@ -100,7 +111,7 @@ def fit(
             options.users_n,
             only_users,
         )
-        fitted.users = UserLists(*lists)
-    elif "users" in options.models and als is not None:
-        fitted.users = UserLists(*als.recommend(options.users_n, options.exclude_seen, only_users))
-    return fitted
+        return UserLists(*lists)
+    if als is None:
+        return None
+    return UserLists(*als.recommend(options.users_n, options.exclude_seen, only_users))

@@ -264,7 +264,7 @@ def evaluate(listens: Listens, tracks: Tracks, options: Options, args) -> list[S
             scores.append(score(f"i2i {method}", for_items(lists, held.anchor), held.target, k))
     if fitted.users is not None:
         ranked = for_users(fitted.users.ids, fitted.users.lists, held.user)
-        name = {"als": "ALS", "enjoyed": "enjoyed", "features": "features"}[options.users_method]
+        name = "ALS" if options.users_method == "als" else options.users_method
         scores.append(score(f"users ({name})", ranked, held.target, k))
     return scores
 
