@@ -5,7 +5,7 @@
 1. A/A: each repetition (its own lab.synthetic users, mmh3 buckets) is looked at --looks times,
    equally spaced over its span, as `botify ab --looks N` looks. The share of repetitions ever
    significant at some look: the course's fixed-horizon test (valid at one planned look) and the
-   always-valid test (offline.sequential, tuned to the MDE below).
+   always-valid test (offline.report.sequential, tuned to the MDE below).
 2. Power: the same with T1's listened fractions x (1 + MDE), where MDE is what `botify plan`
    gives for 80% power at the repetition's final size: the share significant at the last look
    (and ever) for both tests; then at the larger size `botify plan` gives the always-valid test
@@ -22,8 +22,8 @@ import time
 import numpy as np
 
 from lab.repetitions import peeks, population
-from offline.metrics import unit_metrics
-from offline.plan import mde_at, sequential_users_needed, spreads
+from offline.report.metrics import unit_metrics
+from offline.report.plan import mde_at, sequential_users_needed, spreads
 
 METRIC = "mean_time_per_session"
 ALPHA = 0.05

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from lab.repetitions import share_significant
 from lab.synthetic import make_users, simulate, write_log
-from offline.plan import make_plan, markdown, mde_at, parse_args, users_needed
+from offline.report.plan import make_plan, markdown, mde_at, parse_args, users_needed
 
 POPULATION = 20_000
 MDE = 0.05

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from botify.config import Config
 from lab.days import Size, routing_name
-from offline.plan import make_plan, markdown, parse_args, users_needed
+from offline.report.plan import make_plan, markdown, parse_args, users_needed
 
 METRIC = "mean_time_per_session"  # the verdict's metric (lab.summary)
 MIN_SESSIONS = 100

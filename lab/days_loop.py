@@ -4,7 +4,7 @@ Service over memory with a simulated clock; the HTTP service is not the point he
 Every day the routing experiment LOOP serves C (StickyArtist) against T1, and an A/A experiment
 is logged alongside. T1 is on day 1 StickyArtist exploring genre-mates (`--explore-first`), and
 from day 2 the learned chain (replay, session_artists, history_i2i, top_pop on the files `botify
-train --i2i affinity --users enjoyed` learned from all the days before: offline/TRAINING.md)
+train --i2i affinity --users enjoyed` learned from all the days before: offline/learn/TRAINING.md)
 whose session_artists link explores genre-mates with probability `--explore`. Each day's log is
 judged by `botify ab` (LOOP, and the day's A/A, its users split afresh each day), and
 exploration's cost is estimated off-policy (`botify ope`, DR): T1's chain without exploration on
@@ -31,7 +31,7 @@ from lab.days import DEFAULT_SIZE, QUICK_SIZE, sim_config, write_json
 from lab.processes import ROOT
 from lab.simday import run_day
 from lab.summary import read_effects
-from offline.ope import evaluate, logged_session_time
+from offline.report.ope import evaluate, logged_session_time
 from sim.worldfiles import TOP_TRACKS, TRACKS, world_matches
 
 LOOP = "LOOP"
@@ -263,8 +263,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def check_train_options(parser: argparse.ArgumentParser, options: list[str]) -> None:
     """Fail before day 1 on options `botify train` would refuse after it."""
-    from offline.errors import InputError
-    from offline.train import parse_args as train_args
+    from offline.learn.train import parse_args as train_args
+    from offline.logs.errors import InputError
 
     try:
         train_args(["LOG", "--catalog", "C", "--out", "O", *TRAIN_OPTIONS, *options])

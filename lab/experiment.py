@@ -39,7 +39,7 @@ from lab.days import (
 )
 from lab.processes import ROOT, ProcessFailed, ServeProcess
 from lab.summary import summary
-from offline.peeking import mde_value
+from offline.report.peeking import mde_value
 from sim.worldfiles import TRACKS, world_matches
 
 STEPS = 7

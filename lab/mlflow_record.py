@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.runs import Run
-from offline.errors import InputError
+from offline.logs.errors import InputError
 
 EXPERIMENT = "botify"
 TAG = "botify.run"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from lab.days import write_json
 from lab.simday import run_day
-from offline.ope import evaluate, logged_session_time, read_requests
+from offline.report.ope import evaluate, logged_session_time, read_requests
 
 STICKY = {"recommender": "sticky_artist", "no_repeat": True}
 

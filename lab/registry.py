@@ -19,9 +19,9 @@ from pathlib import Path
 from lab.processes import ROOT
 from lab.runs import Run, read_runs, run_changes
 from lab.summary import verdict
-from offline.ab import ArgumentParser
-from offline.errors import InputError, run_command
-from offline.report import table
+from offline.logs.errors import InputError, run_command
+from offline.report.ab import ArgumentParser
+from offline.report.text import table
 
 VERDICT_METRIC = "mean_time_per_session"
 CHANGES_SHOWN = 3

@@ -4,7 +4,8 @@ planning and peeking (bench/plan_power.py, bench/peeking.py and their tests).
 Each repetition is its own population (own ids, so own mmh3 buckets, and own habits). They are
 simulated in batches, one population of many repetitions' users, because the per-call overhead
 would dominate; each event table carries `rep`, and the statistics are computed per repetition
-by the report's own code (offline.metrics, offline.stats) from per-(rep, arm) summaries.
+by the report's own code (offline.report.metrics, offline.report.stats) from per-(rep, arm)
+summaries.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ import polars as pl
 from scipy import special
 
 from lab.synthetic import events_frame, make_users, simulate
-from offline.metrics import unit_metrics
-from offline.peeking import look_times
-from offline.reading import time_span
-from offline.sequential import NOTHING, AlwaysValid, always_valid, running
-from offline.stats import Sample, course_effect, lift_variance
+from offline.logs.reading import time_span
+from offline.report.metrics import unit_metrics
+from offline.report.peeking import look_times
+from offline.report.sequential import NOTHING, AlwaysValid, always_valid, running
+from offline.report.stats import Sample, course_effect, lift_variance
 
 EXPERIMENT = "AB"
 BATCH_EVENTS = 3_000_000  # about the events one batch holds in memory at a time
@@ -36,7 +37,7 @@ def batches(
     tracks: float = 4.0,
 ) -> Iterator[pl.DataFrame]:
     """The events of every repetition (`users` users each, T1's listened fractions x (1 +
-    `effect`)), as offline.assignment gives them plus `rep`, a batch at a time."""
+    `effect`)), as offline.report.assignment gives them plus `rep`, a batch at a time."""
     per_batch = max(1, BATCH_EVENTS // int(users * tracks * 3))
     for first in range(0, repetitions, per_batch):
         count = min(per_batch, repetitions - first)
@@ -78,7 +79,7 @@ def arm_samples(
 
 def population(users: int, seed: int, tracks: float = 4.0) -> pl.DataFrame:
     """One period of a population like the repetitions', as a log of it gives it: an A/A
-    experiment's events (offline.assignment's table) for offline.plan to plan from."""
+    experiment's events (offline.report.assignment's table) for offline.report.plan to plan from."""
     events = simulate(make_users(users, seed=seed, tracks=tracks), {EXPERIMENT: 2}, seed=seed + 1)
     return events_frame(events, EXPERIMENT)
 

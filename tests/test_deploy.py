@@ -674,7 +674,7 @@ def test_collect_logs_gives_one_folder_per_replica(docker_world):
 
 
 def test_collected_logs_are_what_botify_ab_reads(docker_world):
-    offline_logfiles = pytest.importorskip("offline.logfiles")
+    offline_logfiles = pytest.importorskip("offline.logs.logfiles")
     out = docker_world["tmp"] / "collected"
     assert collect(docker_world, str(out)).returncode == 0
     found = offline_logfiles.find_log_files([str(out)])

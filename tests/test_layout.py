@@ -60,3 +60,33 @@ def test_each_package_imports_only_what_stands_below_it(package):
             if other != package and other not in ALLOWED[package]:
                 wrong.append(f"{path.relative_to(ROOT)}:{line} imports {other}")
     assert not wrong, "\n".join(wrong)
+
+
+# offline's two jobs stand on its shared log reading, never on each other.
+OFFLINE_ALLOWED = {"logs": set(), "report": {"logs"}, "learn": {"logs"}}
+
+
+def offline_subpackages(path: Path) -> dict[str, int]:
+    """Each offline sub-package that `path` imports, with the line of its first import."""
+    found: dict[str, int] = {}
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            parts = node.module.split(".")
+            if parts[0] == "offline" and len(parts) > 1:
+                found.setdefault(parts[1], node.lineno)
+    return found
+
+
+@pytest.mark.parametrize("subpackage", sorted(OFFLINE_ALLOWED))
+def test_offline_jobs_stand_on_log_reading_and_not_on_each_other(subpackage):
+    wrong = []
+    for path in sorted((ROOT / "offline" / subpackage).rglob("*.py")):
+        for other, line in offline_subpackages(path).items():
+            if other != subpackage and other not in OFFLINE_ALLOWED[subpackage]:
+                wrong.append(f"{path.relative_to(ROOT)}:{line} imports offline.{other}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_offline_has_only_its_subpackages_at_the_top():
+    loose = sorted(p.name for p in (ROOT / "offline").glob("*.py") if p.name != "__init__.py")
+    assert not loose, f"modules outside offline's sub-packages: {loose}"

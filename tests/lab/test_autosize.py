@@ -9,7 +9,7 @@ import pytest
 from botify.config import load_config
 from lab.autosize import planned_size, sessions_value
 from lab.days import QUICK_SIZE
-from offline.plan import make_plan, parse_args, users_needed
+from offline.report.plan import make_plan, parse_args, users_needed
 from tests.conftest import ROOT
 from tests.offline.helpers import synthetic_log
 

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from lab.simday import main as simday_main
-from offline.ab import main as ab_main
-from offline.train import main as train_main
+from offline.learn.train import main as train_main
+from offline.report.ab import main as ab_main
 from sim.worldfiles import write_world
 from sim.worldgen import WorldSpec, generate
 from tests.conftest import write_config

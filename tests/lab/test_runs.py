@@ -15,9 +15,9 @@ from lab.registry import main
 from lab.runs import read_runs
 from lab.summary import summary
 from lab.synthetic import events_frame, make_users, simulate
-from offline.effects import effects_table
-from offline.metrics import unit_metrics
-from offline.report import write_csv
+from offline.report.effects import effects_table
+from offline.report.metrics import unit_metrics
+from offline.report.text import write_csv
 from tests.conftest import ROOT
 
 ROUTING = "STICKY_VS_LEARNED"
@@ -31,7 +31,7 @@ def write_effects(folder: Path, seed: int, effect: float) -> None:
 
 
 def meta(model: str, parameters: dict, ndcg: float) -> dict:
-    """A learned file's meta as offline.train writes it (the fields the registry reads)."""
+    """A learned file's meta as offline.learn.train writes it (the fields the registry reads)."""
     score = {"cases": 100, "coverage": 1.0, "hit_rate": 2 * ndcg, "ndcg": ndcg}
     return {
         "model": model,

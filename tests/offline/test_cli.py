@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from lab.synthetic import cut, make_users, simulate, write_log
-from offline.ab import main
+from offline.report.ab import main
 from tests.offline.helpers import event, synthetic_log, write_events
 
 PNG = b"\x89PNG\r\n\x1a\n"

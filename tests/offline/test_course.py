@@ -13,12 +13,12 @@ import pytest
 import scipy.stats
 
 from lab.synthetic import cut, make_users, simulate, write_log
-from offline.assignment import assign
-from offline.effects import effects_table
-from offline.logfiles import find_log_files
-from offline.metrics import METRICS, arm_summary, unit_metrics
-from offline.reading import read_log
-from offline.stats import Sample, course_effect, welch_dof
+from offline.logs.logfiles import find_log_files
+from offline.logs.reading import read_log
+from offline.report.assignment import assign
+from offline.report.effects import effects_table
+from offline.report.metrics import METRICS, arm_summary, unit_metrics
+from offline.report.stats import Sample, course_effect, welch_dof
 from tests.offline.helpers import event, write_events
 
 # Users 1-3 in C, 4-6 in T1. User 1 has a session and then an unfinished one, user 2 never

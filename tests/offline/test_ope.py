@@ -9,7 +9,7 @@ import pytest
 from botify.config import load_config
 from botify.eventlog import EventLog
 from botify.inprocess import InProcessRecommender
-from offline.ope import main
+from offline.report.ope import main
 from tests.conftest import small_dataset, write_config
 
 STICKY = {"recommender": "sticky_artist", "no_repeat": True}

@@ -11,9 +11,9 @@ import pytest
 from scipy import special
 
 from lab.repetitions import peeks
-from offline.ab import main
-from offline.peeking import duration_ms, look_times
-from offline.sequential import always_valid, running
+from offline.report.ab import main
+from offline.report.peeking import duration_ms, look_times
+from offline.report.sequential import always_valid, running
 from tests.offline.helpers import synthetic_log
 
 

@@ -9,10 +9,10 @@ from scipy import special
 
 from lab.repetitions import population, share_significant
 from lab.synthetic import make_users
-from offline.metrics import unit_metrics
-from offline.plan import main, mde_at, spreads, users_needed
-from offline.sequential import half_width
-from offline.sizing import (
+from offline.report.metrics import unit_metrics
+from offline.report.plan import main, mde_at, spreads, users_needed
+from offline.report.sequential import half_width
+from offline.report.sizing import (
     detectable_lift,
     lift_se,
     power_at,

@@ -7,10 +7,10 @@ import json
 import polars as pl
 import pytest
 
-from offline.assignment import assign
-from offline.errors import InputError
-from offline.logfiles import find_log_files
-from offline.reading import read_log
+from offline.logs.errors import InputError
+from offline.logs.logfiles import find_log_files
+from offline.logs.reading import read_log
+from offline.report.assignment import assign
 from tests.offline.helpers import event, synthetic_log, write_events
 
 

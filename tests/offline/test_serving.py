@@ -8,7 +8,7 @@ import json
 from botify.config import load_config
 from botify.lognames import LOST_FILE
 from lab.synthetic import write_scripted_log
-from offline.ab import main
+from offline.report.ab import main
 from tests.conftest import small_dataset, write_broken_plugin, write_config
 
 

@@ -9,9 +9,9 @@ import pytest
 import scipy.stats
 
 from lab.synthetic import events_frame, make_users, simulate
-from offline.effects import effects_table
-from offline.metrics import unit_metrics
-from offline.stats import Sample, cuped_adjust, delta_lift, holm, srm
+from offline.report.effects import effects_table
+from offline.report.metrics import unit_metrics
+from offline.report.stats import Sample, cuped_adjust, delta_lift, holm, srm
 
 
 def test_holm_matches_hand_computed_step_down():

@@ -15,8 +15,8 @@ import polars as pl
 import pytest
 
 from lab.synthetic import bucket_users, events_frame, make_users, simulate
-from offline.effects import effects_table
-from offline.metrics import unit_metrics
+from offline.report.effects import effects_table
+from offline.report.metrics import unit_metrics
 
 REPETITIONS = 1_000  # binomial SE of a 5% share: 0.7 points, so 3%..7% is about +-3 SE
 USERS = 1_000  # per repetition, split about evenly between C and T1

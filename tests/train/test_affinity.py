@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from offline.artist_affinity import AffinityParams, affinity_lists, fatigue_of, fit_affinity
-from offline.popularity import listened_time
+from offline.learn.artist_affinity import AffinityParams, affinity_lists, fatigue_of, fit_affinity
+from offline.learn.popularity import listened_time
 from tests.train.test_models import ids, listens_of
 
 # Artist 0: tracks 0..3, artist 1: 4..6, artist 2: 7..9, artist 3: 10 (genre 0); artist 4: 11

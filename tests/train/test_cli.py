@@ -15,7 +15,7 @@ from botify.data import DataView
 from botify.dataset import read_dataset
 from botify.loader import load
 from botify.store import RedisStore
-from offline.train import main
+from offline.learn.train import main
 from tests.conftest import ROOT, write_config
 from tests.train.helpers import log_events, session_events, write_catalog, write_events
 
@@ -297,7 +297,7 @@ def test_a_run_that_fails_while_writing_leaves_the_earlier_files(
         yield '{"track": 0, "recommendations": [1]}\n'
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("offline.train.list_lines", broken)
+    monkeypatch.setattr("offline.learn.train.list_lines", broken)
     assert train(log_dir, "--catalog", catalog, "--out", previous_output) == 2
     assert untouched(previous_output)  # no .partial left either
 

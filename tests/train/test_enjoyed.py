@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from offline.enjoyed import enjoyed_lists
-from offline.train import main
+from offline.learn.enjoyed import enjoyed_lists
+from offline.learn.train import main
 from tests.train.helpers import log_events, write_catalog, write_events
 from tests.train.test_models import ids, listens_of
 

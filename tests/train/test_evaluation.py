@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from offline.evaluation import cases, for_global, for_users, score, split
-from offline.listens import read_listens
-from offline.ranking import PAD
-from offline.tracks import load_tracks
+from offline.learn.evaluation import cases, for_global, for_users, score, split
+from offline.learn.listens import read_listens
+from offline.learn.ranking import PAD
+from offline.learn.tracks import load_tracks
 from tests.train.helpers import log_events, write_catalog, write_events
 
 
@@ -73,7 +73,7 @@ def test_cases_are_listens_heard_enough_after_another(ten_sessions):
 
 def test_evaluation_end_to_end_by_hand(tmp_path, capsys):
     """TopPop and the learned i2i on a log whose held-out cases are known."""
-    from offline.train import main
+    from offline.learn.train import main
 
     write_catalog(tmp_path / "tracks.json", list(range(10)))
     # Train (8 sessions): 0 -> 1 -> 2 heard; 3 is played most but skipped.

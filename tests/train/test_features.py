@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from offline.feature_factors import FeatureParams, feature_lists
-from offline.train import main
+from offline.learn.feature_factors import FeatureParams, feature_lists
+from offline.learn.train import main
 from tests.train.helpers import log_events, write_catalog, write_events
 from tests.train.test_models import ids, listens_of
 

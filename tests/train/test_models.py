@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from offline.als import ALSParams, fit_als
-from offline.catalog_prior import artist_depth, catalog_lists
-from offline.item2item import I2IParams, fit_i2i
-from offline.listens import read_listens
-from offline.popularity import listened_time, top_by_plays, top_tracks
-from offline.ranking import PAD
-from offline.tracks import load_tracks
+from offline.learn.als import ALSParams, fit_als
+from offline.learn.catalog_prior import artist_depth, catalog_lists
+from offline.learn.item2item import I2IParams, fit_i2i
+from offline.learn.listens import read_listens
+from offline.learn.popularity import listened_time, top_by_plays, top_tracks
+from offline.learn.ranking import PAD
+from offline.learn.tracks import load_tracks
 from tests.train.helpers import log_events, write_catalog, write_events
 
 

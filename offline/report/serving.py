@@ -21,8 +21,8 @@ import polars as pl
 
 from botify.config import Config
 from botify.lognames import LOST_FILE
-from offline.errors import InputError
-from offline.reading import event_schema, time_span
+from offline.logs.errors import InputError
+from offline.logs.reading import event_schema, time_span
 
 SERVING_FIELDS = event_schema(["recommender", "failed", "data_version"])
 OWN_SHARE_BELOW = 0.5  # an arm whose own recommender answers less than this was its fallbacks'

@@ -3,12 +3,12 @@
     botify plan LOG... [--mde 2%] [--power 0.8] [--alpha 0.05] [--arms 2]
                 [--users N | --sessions N] [--experiment NAME --arm C] [--pre LOG...]
 
-For each of the report's metrics (offline.metrics: the same (user, arm) unit and definitions as
-`botify ab`), the population's mean and spread give, by the delta method (offline.sizing), the
-users per arm needed to detect a relative effect of --mde at --alpha with --power, and the
-minimum detectable effect at a given size (--users or --sessions per arm; by default the log's
-own users split over --arms). With --pre (an earlier period's logs), the spread is that of
-CUPED-adjusted values, as `botify ab --pre` would adjust them.
+For each of the report's metrics (offline.report.metrics: the same (user, arm) unit and
+definitions as `botify ab`), the population's mean and spread give, by the delta method
+(offline.report.sizing), the users per arm needed to detect a relative effect of --mde at
+--alpha with --power, and the minimum detectable effect at a given size (--users or --sessions
+per arm; by default the log's own users split over --arms). With --pre (an earlier period's
+logs), the spread is that of CUPED-adjusted values, as `botify ab --pre` would adjust them.
 
 Choices where the issue is silent:
 - The population is every user of the log, whatever their arms, unless --experiment and --arm
@@ -30,7 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from offline.ab import (
+from offline.logs.errors import InputError, run_command
+from offline.logs.reading import Log
+from offline.report.ab import (
     ArgumentParser,
     add_max_bad_lines,
     alpha_value,
@@ -38,14 +40,12 @@ from offline.ab import (
     pre_period_units,
     share,
 )
-from offline.assignment import assign
-from offline.errors import InputError, run_command
-from offline.metrics import METRICS, unit_metrics
-from offline.peeking import mde_value
-from offline.reading import Log
-from offline.report import number, table
-from offline.sizing import detectable_lift, sequential_units_needed, units_needed
-from offline.stats import cuped_with_gaps
+from offline.report.assignment import assign
+from offline.report.metrics import METRICS, unit_metrics
+from offline.report.peeking import mde_value
+from offline.report.sizing import detectable_lift, sequential_units_needed, units_needed
+from offline.report.stats import cuped_with_gaps
+from offline.report.text import number, table
 
 
 @dataclass(frozen=True)

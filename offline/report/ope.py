@@ -19,7 +19,7 @@ normal, with the variance clustered by user (a user's requests are not independe
 Per request, the estimand is over the logged contexts: the candidate's own sessions differ (it
 changes what listeners tire of), so it is not what the candidate measures when served. Per
 session (mean session time), the per-decision estimators weight each reward by the product of
-the weights before it, which estimates the candidate's own sessions; offline/TRAINING.md has
+the weights before it, which estimates the candidate's own sessions; offline/learn/TRAINING.md has
 the validation of both.
 """
 
@@ -43,10 +43,10 @@ from botify.inprocess import MemoryStore
 from botify.recommenders.base import states_propensities
 from botify.recommenders.chain import Chain
 from botify.recommenders.draws import Draw, Mixture, Ranked, Uniform, Weighted
-from offline.ab import ArgumentParser
-from offline.errors import InputError, run_command
-from offline.logfiles import find_log_files
-from offline.reading import event_schema, read_log
+from offline.logs.errors import InputError, run_command
+from offline.logs.logfiles import find_log_files
+from offline.logs.reading import event_schema, read_log
+from offline.report.ab import ArgumentParser
 
 SCHEMA = event_schema(["message", "timestamp", "user", "track", "time", "experiments"])
 OPTIONAL = event_schema(["recommendation", "propensity"])  # both null on /last

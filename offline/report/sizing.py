@@ -1,13 +1,13 @@
 """Sample size, minimum detectable effect and power of the report's relative lift.
 
 The report's lift of a metric is mean_T / mean_C - 1 with the delta-method variance
-var_T / (n_T mean_C^2) + mean_T^2 var_C / (n_C mean_C^4) (offline.stats.delta_lift). Planning
+var_T / (n_T mean_C^2) + mean_T^2 var_C / (n_C mean_C^4) (offline.report.stats.delta_lift). Planning
 assumes an effect that scales the metric (mean and spread alike, so the coefficient of variation
 cv = sd / mean is that of the population), and equal arms of n units with a value each. The
 lift's variance is then (1 + lift)^2 cv^2 (2 / n), and the two-sided test at alpha has power
 Phi(|lift| / se - z_(1 - alpha / 2)) (the far tail, below 1e-6 at any useful power, is left out).
 
-The always-valid test (offline.sequential) finds the lift at the end when the estimate clears
+The always-valid test (offline.report.sequential) finds the lift at the end when the estimate clears
 its wider half-width h(se^2): power Phi((|lift| - h) / se), a lower bound since the running
 intersection over earlier looks only helps.
 """
@@ -18,7 +18,7 @@ import math
 
 from scipy import special
 
-from offline.sequential import half_width
+from offline.report.sequential import half_width
 
 
 def z(p: float) -> float:

@@ -9,19 +9,19 @@ Four components, each a ranked list per track, and their blend:
   each pair weighted by the product of the two listened fractions (both enjoyed) and `decay` per
   extra step apart. A session follows one mood, so this reaches beyond the pairs that happened
   to be adjacent.
-- `als`: the nearest tracks by the cosine of the ALS track factors (offline.als).
+- `als`: the nearest tracks by the cosine of the ALS track factors (offline.learn.als).
 - `catalog`: the other tracks by the same artist, then genre-mates, by listened time, with the
-  number of the artist's tracks learned from the logs (offline.catalog_prior); every catalog
+  number of the artist's tracks learned from the logs (offline.learn.catalog_prior); every catalog
   track gets a list, even one nobody played.
 - `affinity`: the track's artist, then the artists its listeners enjoy, learned from first plays
-  of artists in sessions, merged by how fast listeners tire of an artist (offline.artist_affinity):
-  the method that uses exploring traffic.
+  of artists in sessions, merged by how fast listeners tire of an artist
+  (offline.learn.artist_affinity): the method that uses exploring traffic.
 - `blend`: weighted reciprocal rank fusion of the components; a pair whose `next` evidence is
   below half the average transition (repeatedly skipped) is vetoed from the blend. The default
   weights favour `catalog` (4 to 1 for `next` and `session`, 0 for `als`): on the simulator's
   cold-start logs that blend played best online and `als` added nothing there, while the
   offline evaluation, whose held-out listens are what the logging recommender chose to play,
-  prefers the evidence components (offline/TRAINING.md).
+  prefers the evidence components (offline/learn/TRAINING.md).
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from offline.artist_affinity import AffinityParams, affinity_lists, fit_affinity
-from offline.catalog_prior import ArtistDepth, artist_depth, catalog_lists
-from offline.listens import Listens
-from offline.popularity import listened_time
-from offline.ranking import PAD, drop_items, reciprocal_rank_fusion, sparse_top_k
-from offline.tracks import Tracks
+from offline.learn.artist_affinity import AffinityParams, affinity_lists, fit_affinity
+from offline.learn.catalog_prior import ArtistDepth, artist_depth, catalog_lists
+from offline.learn.listens import Listens
+from offline.learn.popularity import listened_time
+from offline.learn.ranking import PAD, drop_items, reciprocal_rank_fusion, sparse_top_k
+from offline.learn.tracks import Tracks
 
 COMPONENTS = ("next", "session", "als", "catalog")
 METHODS = (*COMPONENTS, "blend", "affinity")

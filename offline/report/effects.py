@@ -8,8 +8,8 @@ from dataclasses import asdict
 import numpy as np
 import polars as pl
 
-from offline.metrics import METRICS
-from offline.stats import Sample, course_effect, cuped_with_gaps, delta_lift, holm
+from offline.report.metrics import METRICS
+from offline.report.stats import Sample, course_effect, cuped_with_gaps, delta_lift, holm
 
 CUPED_COLUMNS = (
     "cuped_effect",

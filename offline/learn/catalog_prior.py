@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from offline.listens import Listens
-from offline.ranking import PAD, drop_items
+from offline.learn.listens import Listens
+from offline.learn.ranking import PAD, drop_items
 
 MIN_OBSERVATIONS = 20  # fewer listens than this say nothing reliable about a mean
 

@@ -12,13 +12,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from offline.als import ALSModel, ALSParams, fit_als
-from offline.enjoyed import enjoyed_lists
-from offline.feature_factors import FeatureParams, feature_lists
-from offline.item2item import I2I, METHODS, I2IParams, fit_i2i
-from offline.listens import Listens
-from offline.popularity import top_by_plays, top_tracks
-from offline.tracks import Tracks
+from offline.learn.als import ALSModel, ALSParams, fit_als
+from offline.learn.enjoyed import enjoyed_lists
+from offline.learn.feature_factors import FeatureParams, feature_lists
+from offline.learn.item2item import I2I, METHODS, I2IParams, fit_i2i
+from offline.learn.listens import Listens
+from offline.learn.popularity import top_by_plays, top_tracks
+from offline.learn.tracks import Tracks
 
 MODELS = ("top", "i2i", "users")
 # the per-user model: ALS, the user's enjoyed tracks, or the factorisation with item features

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import polars as pl
 
-from offline.assignment import Assignment
-from offline.reading import Log, time_span
-from offline.serving import Serving
+from offline.logs.reading import Log, time_span
+from offline.report.assignment import Assignment
+from offline.report.serving import Serving
 
 SRM_ALPHA = 0.001
 MAX_SWITCHED_SHOWN = 5

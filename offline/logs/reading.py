@@ -11,7 +11,7 @@ fields its reader asks for (`schema`), each of the type that botify.events gives
 field must be a finite number, `message` one of botify.events.MESSAGES, and `experiments` (read as
 its JSON text) an object. Other fields are not needed and not checked. The A/B report's fields
 (SCHEMA, the default) are `message`, `timestamp`, `user`, `time`, `latency` and `experiments`;
-training asks for `track` instead of `latency` and `experiments` (offline.listens).
+training asks for `track` instead of `latency` and `experiments` (offline.learn.listens).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from botify.events import FIELDS, MESSAGES
-from offline.errors import InputError
+from offline.logs.errors import InputError
 
 Schema = dict[str, pl.DataType]
 

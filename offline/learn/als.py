@@ -19,8 +19,8 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from offline.listens import Listens
-from offline.ranking import PAD, drop_items
+from offline.learn.listens import Listens
+from offline.learn.ranking import PAD, drop_items
 
 if TYPE_CHECKING:  # at run time implicit is imported only when a model is fitted (fit_als)
     from implicit.cpu.als import AlternatingLeastSquares

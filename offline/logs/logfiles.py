@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from botify.lognames import LOG_FILE, age_order, is_log_name
-from offline.errors import InputError
+from offline.logs.errors import InputError
 
 
 def search_folder(folder: Path) -> list[Path]:

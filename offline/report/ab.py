@@ -36,16 +36,16 @@ import polars as pl
 
 from botify.arms import CONTROL, arm_names
 from botify.config import ConfigError, load_config
-from offline.assignment import Assignment, assign
-from offline.errors import InputError, run_command
-from offline.logfiles import find_log_files
-from offline.metrics import METRICS, arm_summary, unit_metrics
-from offline.peeking import add_options as add_peeking_options
-from offline.peeking import peeking_report
-from offline.reading import Log, read_log
-from offline.report import Report, markdown, write_csv
-from offline.serving import SERVING_FIELDS, account, own_links
-from offline.stats import srm
+from offline.logs.errors import InputError, run_command
+from offline.logs.logfiles import find_log_files
+from offline.logs.reading import Log, read_log
+from offline.report.assignment import Assignment, assign
+from offline.report.metrics import METRICS, arm_summary, unit_metrics
+from offline.report.peeking import add_options as add_peeking_options
+from offline.report.peeking import peeking_report
+from offline.report.serving import SERVING_FIELDS, account, own_links
+from offline.report.stats import srm
+from offline.report.text import Report, markdown, write_csv
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -216,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
     serving = account(assignment.events, log.files, own)
 
     metrics = unit_metrics(assignment.events)
-    from offline.effects import effects_table  # scipy: only once there is something to judge
+    from offline.report.effects import effects_table  # scipy: only once there is something to judge
 
     effects = effects_table(metrics.units, assignment.arms, args.control, args.alpha, pre_units)
     report = Report(
@@ -252,7 +252,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write_outputs(out: Path, text: str, report: Report, sessions: pl.DataFrame) -> None:
-    from offline.charts import effect_chart, session_time_chart
+    from offline.report.charts import effect_chart, session_time_chart
 
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from offline.catalog_prior import artist_depth, plays_so_far, ranked_within
-from offline.listens import Listens
-from offline.ranking import PAD, drop_items
+from offline.learn.catalog_prior import artist_depth, plays_so_far, ranked_within
+from offline.learn.listens import Listens
+from offline.learn.ranking import PAD, drop_items
 
 DEFAULT_FATIGUE = 0.8  # per play of an artist, where the logs show too few repeats
 LISTENER_ROUNDS = 6  # alternations of pair means and listener effects (converged by then)

@@ -17,7 +17,7 @@ import numpy as np
 import ujson
 
 from botify.dataset import DataError, read_catalog
-from offline.errors import InputError
+from offline.logs.errors import InputError
 
 
 @dataclass

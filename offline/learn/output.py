@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import ujson
 
-from offline.errors import InputError
-from offline.ranking import PAD, lengths
+from offline.learn.ranking import PAD, lengths
+from offline.logs.errors import InputError
 
 
 def list_lines(key_name: str, list_name: str, keys: np.ndarray, lists: np.ndarray, ids: np.ndarray):

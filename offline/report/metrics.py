@@ -1,12 +1,12 @@
-"""The course's user-level metrics over sessions (offline.sessions), vectorised.
+"""The course's user-level metrics over sessions (offline.logs.sessions), vectorised.
 
 This reproduces the course's notebook (a row-by-row `sessionize` over `groupby(["user",
 "treatment"])`), read as follows:
 
 - The unit is a (user, arm) pair: a user whose arm changed within the log counts once in each
   arm, as the course's groupby does (the report flags such users).
-- Sessions are offline.sessions': a unit's events in time order, each session closed by a `last`
-  event; every event of it counts as a track, the `last` one included, and adds its `time`
+- Sessions are offline.logs.sessions': a unit's events in time order, each session closed by a
+  `last` event; every event of it counts as a track, the `last` one included, and adds its `time`
   (listened fraction) and its `latency`.
 - The incomplete session after a unit's final `last` (the log was cut while the user listened):
   the course drops it silently; here it is dropped from the metrics too, so the numbers match,
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from offline.sessions import mark_sessions
+from offline.logs.sessions import mark_sessions
 
 METRICS = (
     "time",

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from botify.arms import arm_order
-from offline.errors import InputError
-from offline.reading import Log
+from offline.logs.errors import InputError
+from offline.logs.reading import Log
 
 
 @dataclass

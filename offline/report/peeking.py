@@ -1,6 +1,6 @@
 """Looking at an experiment before its end: `botify ab --sequential`, `--every`, `--looks`.
 
-- `--sequential` adds always-valid intervals and p-values (offline.sequential) of every arm x
+- `--sequential` adds always-valid intervals and p-values (offline.report.sequential) of every arm x
   metric's lift: valid however often, and whenever, the experiment is looked at.
 - `--every DURATION` (30s, 10min, 2h, 1d) or `--looks N` (equally spaced) recomputes the report
   at each look over the events up to it, from the first event to the last, and shows the
@@ -26,12 +26,12 @@ from pathlib import Path
 
 import polars as pl
 
-from offline.errors import InputError
-from offline.metrics import METRICS, unit_metrics
-from offline.reading import time_span
-from offline.report import interval, number, p_text, table, utc, yes_no
-from offline.sequential import NOTHING, AlwaysValid, always_valid, running
-from offline.stats import Sample, course_effect, lift_variance
+from offline.logs.errors import InputError
+from offline.logs.reading import time_span
+from offline.report.metrics import METRICS, unit_metrics
+from offline.report.sequential import NOTHING, AlwaysValid, always_valid, running
+from offline.report.stats import Sample, course_effect, lift_variance
+from offline.report.text import interval, number, p_text, table, utc, yes_no
 
 PATH_METRIC = "mean_time_per_session"
 UNITS_MS = {"ms": 1, "s": 1_000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}

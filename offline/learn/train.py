@@ -27,16 +27,25 @@ from typing import Any
 
 import numpy as np
 
-from offline.als import ALSParams
-from offline.artist_affinity import AffinityParams
-from offline.errors import InputError, run_command
-from offline.evaluation import Score, cases, for_global, for_items, for_users, score, split, table
-from offline.feature_factors import FeatureParams
-from offline.item2item import COMPONENTS, DEFAULT_WEIGHTS, METHODS, I2IParams
-from offline.listens import Listens, LogAccount, read_listens
-from offline.models import MODELS, USER_METHODS, Fitted, Options, fit
-from offline.output import Staging, list_lines
-from offline.tracks import Tracks, load_tracks
+from offline.learn.als import ALSParams
+from offline.learn.artist_affinity import AffinityParams
+from offline.learn.evaluation import (
+    Score,
+    cases,
+    for_global,
+    for_items,
+    for_users,
+    score,
+    split,
+    table,
+)
+from offline.learn.feature_factors import FeatureParams
+from offline.learn.item2item import COMPONENTS, DEFAULT_WEIGHTS, METHODS, I2IParams
+from offline.learn.listens import Listens, LogAccount, read_listens
+from offline.learn.models import MODELS, USER_METHODS, Fitted, Options, fit
+from offline.learn.output import Staging, list_lines
+from offline.learn.tracks import Tracks, load_tracks
+from offline.logs.errors import InputError, run_command
 
 FILES = {"top": "top_tracks.json", "i2i": "i2i.json", "users": "users.json"}
 ITEM_SOURCE, USER_SOURCE = "i2i", "als"

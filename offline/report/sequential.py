@@ -1,7 +1,7 @@
 """Always-valid inference on the report's relative lift: a normal-mixture sequential test.
 
-At each look the delta-method estimate of the lift (offline.stats.lift_variance) is treated as
-normal with variance V, shrinking as users accrue. Against a N(0, tau^2) mixture of
+At each look the delta-method estimate of the lift (offline.report.stats.lift_variance) is
+treated as normal with variance V, shrinking as users accrue. Against a N(0, tau^2) mixture of
 alternatives, the likelihood ratio of "lift = theta" is
 
     L(theta) = sqrt(V / (V + tau^2)) exp(tau^2 (estimate - theta)^2 / (2 V (V + tau^2)))

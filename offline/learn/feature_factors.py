@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from offline.listens import Listens
-from offline.ranking import PAD
+from offline.learn.listens import Listens
+from offline.learn.ranking import PAD
 
 
 @dataclass(frozen=True)

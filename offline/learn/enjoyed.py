@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from offline.listens import Listens
-from offline.ranking import PAD
+from offline.learn.listens import Listens
+from offline.learn.ranking import PAD
 
 
 def enjoyed_lists(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from offline.listens import Listens
+from offline.learn.listens import Listens
 
 
 def ranked_by(scores: np.ndarray, limit: int | None) -> np.ndarray:

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from offline.listens import Listens
-from offline.ranking import PAD
+from offline.learn.listens import Listens
+from offline.learn.ranking import PAD
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """Botify's event logs as listening sessions: what each user listened to, in order, for how long.
 
-Files and folders are found and read as the A/B report finds and reads them (offline.logfiles:
-rotated backups, one folder per replica; offline.reading: bad lines counted, a cut final line
-apart), with the fields training needs (FIELDS). Sessions are the report's (offline.sessions),
+Files and folders are found and read as the A/B report finds and reads them (offline.logs.logfiles:
+rotated backups, one folder per replica; offline.logs.reading: bad lines counted, a cut final line
+apart), with the fields training needs (FIELDS). Sessions are the report's (offline.logs.sessions),
 with the user as the unit: events in time order, a session ends at its `last` event; the events
 after a user's final `last` (the log was cut while they listened) are a session too, counted as
 incomplete: their listens are real. An event's `track` is the track the user just listened to and
@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from offline.errors import InputError
-from offline.logfiles import find_log_files
-from offline.reading import event_schema, read_log, time_span
-from offline.sessions import mark_sessions
-from offline.tracks import Tracks
+from offline.learn.tracks import Tracks
+from offline.logs.errors import InputError
+from offline.logs.logfiles import find_log_files
+from offline.logs.reading import event_schema, read_log, time_span
+from offline.logs.sessions import mark_sessions
 
 # The fields of an event that training uses; `latency` and `experiments` are not required.
 FIELDS = event_schema(["message", "timestamp", "user", "track", "time"])

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
-from offline.metrics import METRICS  # noqa: E402
+from offline.report.metrics import METRICS  # noqa: E402
 
 SIGNIFICANT, NOT_SIGNIFICANT = "#1f4e9c", "#9aa5ad"
 
