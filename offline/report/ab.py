@@ -1,13 +1,17 @@
-"""`botify ab LOG... --experiment NAME`: judge an A/B experiment from botify's event logs.
+"""`botify ab LOG... [--experiment NAME]`: judge an A/B experiment from botify's event logs.
 
-    botify ab log/ --experiment NAME [--control C] [--alpha 0.05] [--out DIR] [--pre LOG...]
-              [--split 50,50] [--max-bad-lines 0.01]
+    botify ab log/ [--experiment NAME] [--control C] [--alpha 0.05] [--out DIR] [--pre LOG...]
+              [--split 50,50] [--max-bad-lines 0.01] [--course-json FILE]
 
 Prints the report (markdown) and writes it as DIR/report.md with the same numbers in
 DIR/effects.csv and two charts, DIR/effects.png and DIR/session_time.png (DIR defaults to
-runs/ab/NAME). Bad input (a missing file, too many unusable lines, an unknown experiment or arm, a
-bad option) ends with one line on stderr naming it and exit status 2; a sample ratio mismatch is
-a loud warning (top of the report and stderr) but the report is still written, exit status 0.
+runs/ab/NAME). Without --experiment it judges the alphabetically first experiment named in the
+events, as the course's analysis script does, and says so (report and stderr). --course-json
+also writes the course's homework grader's ab_result.json (offline.report.course_json). Bad
+input (a missing file, too many unusable lines, an unknown experiment or arm, a bad option, a
+--course-json that cannot be written) ends with one line on stderr naming it and exit status 2; a
+sample ratio mismatch is a loud warning (top of the report and stderr) but the report is still
+written, exit status 0.
 
 The pipeline, one module per step: logfiles (which files) -> reading (JSON lines to a table,
 bad lines counted) -> assignment (each event's arm) -> metrics (sessions, then the course's
@@ -40,6 +44,8 @@ from offline.logs.errors import InputError, run_command
 from offline.logs.logfiles import find_log_files
 from offline.logs.reading import Log, read_log
 from offline.report.assignment import Assignment, assign
+from offline.report.course_json import check_path as check_course_json_path
+from offline.report.course_json import write_course_json
 from offline.report.metrics import METRICS, arm_summary, unit_metrics
 from offline.report.peeking import add_options as add_peeking_options
 from offline.report.peeking import peeking_report
@@ -105,9 +111,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--experiment",
-        required=True,
         metavar="NAME",
-        help="the experiment to judge, as named in the events",
+        help="the experiment to judge, as named in the events (default: the alphabetically first)",
     )
     parser.add_argument(
         "--control", default=CONTROL, metavar=CONTROL, help=f"the control arm ({CONTROL})"
@@ -145,6 +150,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="CONFIG",
         help="the botify config that served the experiment: the report then checks that each "
         "arm's own recommender (its chain's first link) answered most of its requests",
+    )
+    parser.add_argument(
+        "--course-json",
+        type=Path,
+        metavar="FILE",
+        help="also write the course's grader file (ab_result.json) here",
     )
     add_peeking_options(parser)  # --sequential, --mde, --every, --looks
     return parser.parse_args(argv)
@@ -185,8 +196,33 @@ def pre_period_units(log: Log) -> pl.DataFrame:
     return unit_metrics(events).units.select("user", *METRICS)
 
 
+def first_experiment(log: Log) -> str:
+    """The course's rule: the alphabetically first experiment named in the events."""
+    names = log.experiment_names()
+    if not names:
+        raise InputError("no experiment is named in the events' `experiments` fields")
+    return min(names)
+
+
+def with_note(text: str, note: str) -> str:
+    """The report with `note` as a quoted line under its title."""
+    title, _, rest = text.partition("\n\n")
+    return f"{title}\n\n> {note}\n\n{rest}"
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.course_json is not None:
+        check_course_json_path(args.course_json)
     log = load(args.logs, args.max_bad_lines, "")
+    chosen = None
+    if args.experiment is None:
+        args.experiment = first_experiment(log)
+        others = [name for name in log.experiment_names() if name != args.experiment]
+        chosen = (
+            f"experiment {args.experiment}: the alphabetically first of the logs' experiments"
+            + (f" (others: {', '.join(others)})" if others else "")
+            + "; --experiment NAME judges another"
+        )
     assignment = assign(log, args.experiment)
     if args.control not in assignment.arms:
         raise InputError(
@@ -236,10 +272,16 @@ def run(args: argparse.Namespace) -> int:
         serving=serving,
     )
     text = markdown(report)
+    if chosen:
+        text = with_note(text, chosen)
     out = args.out or Path("runs") / "ab" / args.experiment
     text += peeking_report(args, assignment.events, assignment.arms, out)
     write_outputs(out, text, report, metrics.sessions)
+    if args.course_json is not None:
+        write_course_json(effects, args.course_json)
     print(text, end="")
+    if chosen:
+        print(f"botify ab: {chosen}", file=sys.stderr)
     if report.srm_failed:
         print(
             f"botify ab: warning: sample ratio mismatch (p = {p:.2g}): do not trust the results",
@@ -248,6 +290,8 @@ def run(args: argparse.Namespace) -> int:
     for warning in serving.warnings:
         print(f"botify ab: warning: {warning}", file=sys.stderr)
     print(f"botify ab: report written to {out}/", file=sys.stderr)
+    if args.course_json is not None:
+        print(f"botify ab: grader file written to {args.course_json}", file=sys.stderr)
     return 0
 
 

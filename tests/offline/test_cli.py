@@ -117,7 +117,6 @@ def bad_lines_log(tmp_path):
         (["{log}", "--experiment", "AB", "--alpha", "2"], "argument --alpha: invalid"),
         (["{log}", "--experiment", "AB", "--split", "1,1"], "--split gives 2 weights"),
         (["{log}", "--experiment", "AB", "--split", "1,-1,1"], "argument --split: invalid"),
-        (["{log}"], "the following arguments are required: --experiment"),
         (["{log}", "--experiment", "AB", "--out", "{empty_file}"], "cannot write to --out"),
         (["{bad}", "--experiment", "AB"], "1 of 51 lines (1.96%) are unreadable"),
         (["{log}", "--experiment", "AB", "--pre", "{bad}"], "lines (--pre) (1.96%)"),
