@@ -13,11 +13,13 @@ from botify.recommenders.builtin import (
     TopPop,
 )
 from botify.recommenders.chain import Chain, Link, build_chain, recommender_class
+from botify.recommenders.course_i2i import CourseI2I
 
 __all__ = [
     "BUILTIN",
     "Chain",
     "Contextual",
+    "CourseI2I",
     "HistoryI2I",
     "Indexed",
     "Link",

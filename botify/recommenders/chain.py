@@ -28,6 +28,7 @@ from botify.config import ConfigError
 from botify.data import DataView, Read
 from botify.recommenders.base import Recommender
 from botify.recommenders.builtin import BUILTIN, Random
+from botify.recommenders.course_i2i import CourseI2I  # noqa: F401 (adds course_i2i to BUILTIN)
 from botify.recommenders.explore import Exploring
 
 log = logging.getLogger(__name__)
