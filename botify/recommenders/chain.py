@@ -8,7 +8,10 @@ options, and the link's own options:
 - "skip_below" / "skip_at_or_below": pass straight to the next link when the previous track was
   listened to less than (or at most) this fraction;
 - "explore": {"probability": p, "from": "genre" | "top" | "catalog"}: with probability p a random
-  track of that set instead (botify.recommenders.explore).
+  track of that set instead (botify.recommenders.explore);
+- "course": {"<constructor parameter>": "items:<source>" | ...}: a class written for the course's
+  service, run unchanged (botify.recommenders.course_adapter; a class that is no botify
+  Recommender and whose first parameter is not `data` is run so without the key too).
 Each answer carries its propensity (the probability the track was chosen with), or None for a
 recommender that does not state it.
 """
@@ -28,13 +31,14 @@ from botify.config import ConfigError
 from botify.data import DataView, Read
 from botify.recommenders.base import Recommender
 from botify.recommenders.builtin import BUILTIN, Random
+from botify.recommenders.course_adapter import CourseAdapter, is_course_class
 from botify.recommenders.course_i2i import CourseI2I  # noqa: F401 (adds course_i2i to BUILTIN)
 from botify.recommenders.explore import Exploring
 
 log = logging.getLogger(__name__)
 LOG_EVERY_SECONDS = 10.0  # a failing link's log lines after its first, at most
 
-LINK_KEYS = ("recommender", "name", "skip_below", "skip_at_or_below", "explore")
+LINK_KEYS = ("recommender", "name", "skip_below", "skip_at_or_below", "explore", "course")
 
 
 def _normalise(name: str) -> str:
@@ -211,7 +215,9 @@ def build_link(spec: object, data: DataView, where: str, seed: int | None = None
     options = {key: value for key, value in spec.items() if key not in LINK_KEYS}
     try:
         cls = recommender_class(spec["recommender"])
-        if issubclass(cls, Recommender):
+        if "course" in spec or is_course_class(cls):
+            recommender: Recommender = CourseAdapter(data, cls, spec.get("course"), options, seed)
+        elif issubclass(cls, Recommender):
             recommender = cls(data, seed=seed, **options)
         else:
             recommender = cls(data, **options)

@@ -24,12 +24,7 @@ class Genres:
     def numbers(self) -> tuple[Catalog, np.ndarray]:
         catalog = self.data.catalog
         if self._cached is None or self._cached[0] is not catalog:
-            records = catalog.records
-            if records is None:
-                track_records = getattr(self.data.store, "track_records", None)
-                if track_records is None:
-                    raise ValueError(f"{self.needed_by} needs the catalog's records")
-                records = track_records(self.data.snapshot)
+            records = catalog_records(self.data, self.needed_by)
             self._cached = catalog, genre_numbers(catalog, records, self.needed_by)
         return self._cached
 
@@ -37,6 +32,18 @@ class Genres:
         catalog, numbers = self.numbers()
         position = catalog.index.get(track)
         return None if position is None else int(numbers[position])
+
+
+def catalog_records(data: DataView, needed_by: str) -> list[str]:
+    """Every track's record (JSON) of the view's current catalog, in catalog order: in memory where
+    the catalog was read from its file, else from the store (one round trip)."""
+    records = data.catalog.records
+    if records is None:
+        track_records = getattr(data.store, "track_records", None)
+        if track_records is None:
+            raise ValueError(f"{needed_by} needs the catalog's records")
+        records = track_records(data.snapshot)
+    return records
 
 
 def genre_numbers(catalog: Catalog, records: list[str], needed_by: str) -> np.ndarray:
