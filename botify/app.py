@@ -153,10 +153,10 @@ class Listen(ServiceResource):
 
     @guarded
     def post(self, user: str):
-        started = self.service.work_seconds()
+        arrived = self.service.arrival()
         user_id = parse_id(user, "user")
         track, listened = parse_listen(read_body(self.body_limit))
-        return answer(getattr(self.service, self.method)(user_id, track, listened, started))
+        return answer(getattr(self.service, self.method)(user_id, track, listened, arrived))
 
 
 class NextTrack(Listen):
@@ -243,6 +243,7 @@ def create_app(
             config["log_backups"],
             retry_seconds=config["log_retry_seconds"],
             retry_events=config["log_retry_events"],
+            file_name=config["log_file"],
         )
     data = DataView(store)
     service = Service(

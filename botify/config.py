@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from botify.lognames import check_live_name
+
 ENV_PREFIX = "BOTIFY_"
 
 DEFAULTS: dict[str, Any] = {
@@ -29,6 +31,9 @@ DEFAULTS: dict[str, Any] = {
         "item_recommendations": {},
     },
     "log_dir": "log",
+    # The live log file's name in log_dir: events.jsonl, or the course's data.json (its scripts
+    # and notebooks glob DIR/*/data.json).
+    "log_file": "events.jsonl",
     "log_max_bytes": 100 * 1024 * 1024,
     "log_backups": 20,
     # A batch the log could not write is tried again for this long (and this many events held)
@@ -49,6 +54,10 @@ DEFAULTS: dict[str, Any] = {
     "version_check_seconds": 0.1,
     "routing_experiment": None,
     "experiments": [],
+    # An integer makes every request's random picks a function of it, the user and their
+    # listening history (botify.recommenders.chain), so two runs of the same traffic get the same
+    # answers; null: picks from each process's own random stream.
+    "seed": None,
 }
 
 
@@ -181,6 +190,13 @@ def check(config: Config) -> None:
             raise ConfigError(
                 f"{_where(config, key)}: must be a non-negative number, got {value!r}"
             )
+    try:
+        check_live_name(config["log_file"])
+    except ValueError as error:
+        raise ConfigError(f"{_where(config, 'log_file')}: {error}") from None
+    seed = config["seed"]
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise ConfigError(f"{_where(config, 'seed')}: must be an integer or null, got {seed!r}")
     for key in ("namespace", "log_dir"):
         if not isinstance(config[key], str) or not config[key]:
             raise ConfigError(f"{_where(config, key)}: must be a non-empty string")

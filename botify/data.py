@@ -6,8 +6,11 @@ what `DataView.request()` fetched up front for the whole chain (one pipelined ro
 that nobody declared is fetched on demand, from the same data version.
 
 The same round trip records the request's `Listen` (the user's history and session keep the
-track played, whatever the answer), after the reads: declared reads see the user's state before
-this listen, an undeclared read of the history or session sees it recorded.
+track played, whatever the answer), after the reads. Inside a request, the history and session a
+recommender reads always include this request's own listen, as the course's service (which
+records the listen before it asks the recommender) gives them: a declared read, fetched before
+the listen was recorded, has the listen applied to it by the view; an undeclared one, fetched
+after, finds it recorded. Only state the chain keeps (`Listen.state`) is recorded or applied.
 """
 
 from __future__ import annotations
@@ -90,6 +93,8 @@ class NoData(RuntimeError):
 
 
 class Store(Protocol):
+    history_length: int  # the listens a user's history keeps, newest first
+
     def known_snapshot(self) -> Snapshot:
         """The snapshot this process last knew to be live (read from the store only the first
         time), to check a request before its round trip."""
@@ -121,6 +126,20 @@ class _RequestReads:
     values: dict[Read, object] = field(default_factory=dict)
 
 
+def with_listen(key: Read, value: object, listen: Listen, history_length: int) -> object:
+    """A value of the user's state read before `listen` was recorded, as it is after."""
+    user, track, time, state = listen
+    if key.id != user:
+        return value
+    if key.kind == "history" and "history" in state:
+        return [(track, time), *value][:history_length]  # type: ignore[misc]
+    if key.kind == "session" and "session" in state:
+        session: Session = value  # type: ignore[assignment]
+        first = track if session.first_track is None else session.first_track
+        return Session(session.seen | {track}, first)
+    return value
+
+
 _current: contextvars.ContextVar[_RequestReads | None] = contextvars.ContextVar(
     "botify_request_reads", default=None
 )
@@ -128,6 +147,8 @@ _current: contextvars.ContextVar[_RequestReads | None] = contextvars.ContextVar(
 
 class NoStore:
     """The store of a view that is never read: chains built only to check a config."""
+
+    history_length = 0
 
     def known_snapshot(self) -> Snapshot:
         raise NoData("no data: this view only checks a config")
@@ -157,8 +178,11 @@ class DataView:
         self, keys: Sequence[Read] = (), listen: Listen | None = None
     ) -> Iterator[Snapshot]:
         """Fetch `keys` in one round trip (recording `listen` in it) and serve them to every read
-        inside the block."""
+        inside the block, the user's state with the listen in it."""
         snapshot, values = self.store.read(keys, listen=listen)
+        if listen is not None:
+            length = self.store.history_length
+            values = [with_listen(k, v, listen, length) for k, v in zip(keys, values, strict=True)]
         token = _current.set(_RequestReads(snapshot, dict(zip(keys, values, strict=True))))
         try:
             yield snapshot
@@ -200,7 +224,8 @@ class DataView:
         return self._read([users_key(source, user)])[0]
 
     def history(self, user: int) -> list[tuple[int, float]]:
-        """The user's recent listens, newest first: (track, listened fraction)."""
+        """The user's recent listens, newest first: (track, listened fraction); inside a request,
+        its own listen first."""
         return self._read([history_key(user)])[0]
 
     def session(self, user: int) -> Session:

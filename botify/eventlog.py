@@ -15,6 +15,7 @@ counts them, and once the folder takes writes again each loss is recorded in
 `lost_events.ndjson` beside the log (botify.lognames), which `botify ab` reports.
 
 Rotation is by size, in the order botify.lognames owns: events.jsonl -> events.jsonl.1 -> ...
+(or the course's data.json -> data.json.1 -> ..., config.json's `log_file`)
 up to `backups` files; with backups=0 the file is never rotated.
 """
 
@@ -34,7 +35,7 @@ from pathlib import Path
 
 import ujson
 
-from botify.lognames import LOG_FILE, LOST_FILE, backup_name
+from botify.lognames import LOG_FILE, LOST_FILE, backup_name, check_live_name
 
 BATCH = 4096  # events per write at most
 FLUSH_INTERVAL = 0.05  # seconds between writes: events reach the file within this delay
@@ -86,9 +87,11 @@ class EventLog:
         backups: int = 20,
         retry_seconds: float = 30.0,
         retry_events: int = 100_000,
+        file_name: str = LOG_FILE,
     ):
         self.directory = Path(directory)
-        self.path = self.directory / LOG_FILE
+        self.live = check_live_name(file_name)
+        self.path = self.directory / self.live
         self.max_bytes = max_bytes
         self.backups = backups
         self.retry_seconds = retry_seconds
@@ -279,10 +282,10 @@ class EventLog:
 
     def _rotate(self) -> None:
         for number in range(self.backups - 1, 0, -1):
-            source = self.directory / backup_name(number)
+            source = self.directory / backup_name(number, self.live)
             if source.exists():
-                os.replace(source, self.directory / backup_name(number + 1))
-        os.replace(self.path, self.directory / backup_name(1))
+                os.replace(source, self.directory / backup_name(number + 1, self.live))
+        os.replace(self.path, self.directory / backup_name(1, self.live))
 
     # -- stopping ------------------------------------------------------------------------
 

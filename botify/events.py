@@ -2,11 +2,13 @@
 
 The course's notebooks read the log with `pandas.read_json(path, lines=True)` and count every
 line as a track event, so `message` keeps exactly the values "next" and "last" and the course's
-fields keep their meaning. botify adds `recommender`: the chain link that answered (null on
-`last`), `failed`: the links before it that raised or answered no catalog track (empty when none
-did), `data_version`: the data version the request was served from, and `propensity`: the
-probability with which the chain chose the recommended track (null on `last`, and for a
-recommender of one's own that does not state it), for off-policy evaluation.
+fields keep their meaning (`latency`: the request's wall time in the service). botify adds
+`work_time`: the seconds the service worked on the request (under gevent, `latency` less what
+the worker did meanwhile for other requests: botify.worktime), `recommender`: the chain link
+that answered (null on `last`), `failed`: the links before it that raised or answered no catalog
+track (empty when none did), `data_version`: the data version the request was served from,
+and `propensity`: the probability with which the chain chose the recommended track (null on
+`last`, and for a recommender of one's own that does not state it), for off-policy evaluation.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ FIELDS: dict[str, type] = {
     "user": int,
     "track": int,
     "time": float,  # the listened fraction of `track`
-    "latency": float,  # seconds the service worked on the request
+    "latency": float,  # the request's wall time in the service, seconds (the course's meaning)
+    "work_time": float,  # seconds the service worked on it: `latency` less other requests' work
     "recommendation": int,
     "experiments": dict,  # experiment name -> the user's arm
     "recommender": str,
@@ -39,6 +42,7 @@ def make_event(
     track: int,
     time: float,
     latency: float,
+    work_time: float,
     recommendation: int | None,
     experiments: dict[str, str],
     recommender: str | None,
@@ -53,6 +57,7 @@ def make_event(
         "track": track,
         "time": time,
         "latency": latency,
+        "work_time": work_time,
         "recommendation": recommendation,
         "experiments": experiments,
         "recommender": recommender,

@@ -92,7 +92,9 @@ class Experiments:
         }
 
 
-def _build_experiment(spec: object, data: DataView, where: str, seed: int | None) -> Experiment:
+def _build_experiment(
+    spec: object, data: DataView, where: str, seed: int | None, request_seed: int | None
+) -> Experiment:
     if not isinstance(spec, dict):
         raise ConfigError(f"{where}: an experiment must be an object with 'name' and 'arms'")
     name = spec.get("name")
@@ -115,7 +117,11 @@ def _build_experiment(spec: object, data: DataView, where: str, seed: int | None
         )
     chains = {
         arm: build_chain(
-            arms[arm], data, f"{where}.arms.{arm}", None if seed is None else seed * 100 + i
+            arms[arm],
+            data,
+            f"{where}.arms.{arm}",
+            None if seed is None else seed * 100 + i,
+            request_seed,
         )
         for i, arm in enumerate(expected)
     }
@@ -124,10 +130,12 @@ def _build_experiment(spec: object, data: DataView, where: str, seed: int | None
 
 def build_experiments(config: Config, data: DataView, seed: int | None = None) -> Experiments:
     """The config's experiments with their chains. `seed` makes random picks reproducible (the
-    simulator's in-process mode); the service leaves it None."""
+    simulator's in-process mode); the service leaves it None. The config's own `seed` seeds each
+    request's picks (botify.recommenders.chain)."""
     where = f"{config.source or 'config'}: experiments"
+    request_seed = config.get("seed")
     declared = [
-        _build_experiment(spec, data, f"{where}[{i}]", seed)
+        _build_experiment(spec, data, f"{where}[{i}]", seed, request_seed)
         for i, spec in enumerate(config["experiments"])
     ]
     names = [experiment.name for experiment in declared]
@@ -138,7 +146,9 @@ def build_experiments(config: Config, data: DataView, seed: int | None = None) -
     if routing_name is None:
         if not declared:
             default = Experiment(
-                DEFAULT_EXPERIMENT, ["C"], {"C": build_chain(["random"], data, "default", seed)}
+                DEFAULT_EXPERIMENT,
+                ["C"],
+                {"C": build_chain(["random"], data, "default", seed, request_seed)},
             )
             return Experiments([], default)
         if len(with_chains) != 1:

@@ -11,7 +11,6 @@ What differs is injected: the store, the clock of the events' timestamps, and wh
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Sequence
 
 from botify.config import Config, load_config
@@ -125,9 +124,9 @@ class InProcessRecommender:
 
     def recommend_next(self, user: int, prev_track: int, prev_track_time: float) -> int:
         """As POST /next: the recommendation, with the user's state kept as the service keeps it."""
-        answer = self.service.next(user, prev_track, prev_track_time, time.perf_counter())
+        answer = self.service.next(user, prev_track, prev_track_time, self.service.arrival())
         return answer["track"]
 
     def end_session(self, user: int, last_track: int, last_track_time: float) -> None:
         """As POST /last."""
-        self.service.last(user, last_track, last_track_time, time.perf_counter())
+        self.service.last(user, last_track, last_track_time, self.service.arrival())

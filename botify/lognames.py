@@ -1,10 +1,12 @@
 """The event log's file names and rotation order: the one owner of both, for the writer
 (botify.eventlog) and every reader.
 
-The live file is `events.jsonl`; rotation is by size, like logging's RotatingFileHandler:
-events.jsonl -> events.jsonl.1 -> ... (`.1` the newest backup, the highest number the oldest).
-The course's service logged to `data.json`; readers accept its folders as they are. Events the
-writer could not write are counted in `lost_events.ndjson`.
+The live file is `events.jsonl`, or the course's `data.json` (config.json's `log_file`, for the
+course's scripts and notebooks, which look for `*/data.json`). Rotation is by size, like
+logging's RotatingFileHandler: events.jsonl -> events.jsonl.1 -> ... (`.1` the newest backup, the
+highest number the oldest); data.json -> data.json.1 -> ... likewise. Readers accept both
+families, and any other `*.jsonl`. Events the writer could not write are counted in
+`lost_events.ndjson`.
 """
 
 from __future__ import annotations
@@ -13,20 +15,28 @@ import re
 
 LOG_FILE = "events.jsonl"
 COURSE_LOG_FILE = "data.json"
+LIVE_FILES = (LOG_FILE, COURSE_LOG_FILE)
 # Beside the log: one JSON line per batch of events the writer gave up on (botify.eventlog),
 # read by `botify ab`. Not an event log: its name does not end in .jsonl.
 LOST_FILE = "lost_events.ndjson"
-_BACKUP = re.compile(r"^events\.jsonl\.(\d+)$")
+_BACKUP = re.compile(r"^(?:events\.jsonl|data\.json)\.(\d+)$")
 
 
-def backup_name(number: int) -> str:
-    """The name of the `number`-th backup (1 is the newest)."""
-    return f"{LOG_FILE}.{number}"
+def check_live_name(name: object) -> str:
+    """A live log file name whose rotation readers know. Raises ValueError naming the names."""
+    if name not in LIVE_FILES:
+        raise ValueError(f"must be one of {', '.join(LIVE_FILES)}, got {name!r}")
+    return str(name)
 
 
-def file_name(age: int) -> str:
+def backup_name(number: int, live: str = LOG_FILE) -> str:
+    """The name of the `number`-th backup of the live file `live` (1 is the newest)."""
+    return f"{live}.{number}"
+
+
+def file_name(age: int, live: str = LOG_FILE) -> str:
     """The name of the file `age` rotations old: 0 is the live file."""
-    return LOG_FILE if age == 0 else backup_name(age)
+    return live if age == 0 else backup_name(age, live)
 
 
 def backup_number(name: str) -> int | None:
@@ -35,7 +45,7 @@ def backup_number(name: str) -> int | None:
 
 
 def is_log_name(name: str) -> bool:
-    return name.endswith(".jsonl") or backup_number(name) is not None or name == COURSE_LOG_FILE
+    return name.endswith(".jsonl") or backup_number(name) is not None or name in LIVE_FILES
 
 
 def age_order(name: str) -> tuple[int, int, str]:
@@ -44,6 +54,6 @@ def age_order(name: str) -> tuple[int, int, str]:
     number = backup_number(name)
     if number is not None:
         return (0, -number, name)
-    if name == LOG_FILE:
+    if name in LIVE_FILES:
         return (1, 0, name)
     return (2, 0, name)

@@ -9,14 +9,15 @@ played, into the history and session), which do not depend on the answer. The an
 the session without waiting for Redis (`Store.recommended`). A request refused before the round
 trip (bad input, a track outside the catalog) changes nothing; one that fails in it or after it
 (Redis failing, or a reload that removed the track from the catalog at that instant) may have
-recorded its listen.
+recorded its listen. A /last records its listen into the history too (when the chain keeps one),
+as the course's service does, then ends the session.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from botify.data import DataView, Listen, Snapshot, Store
 from botify.events import make_event
@@ -31,6 +32,14 @@ def wall_clock_ms() -> int:
 def check_track(snapshot: Snapshot, track: int) -> None:
     if track not in snapshot.catalog:
         raise BadInput(f"track: {track} is not in the catalog", status=404)
+
+
+class Arrival(NamedTuple):
+    """When a request arrived, on both clocks of its event: `latency` (the course's: the
+    request's wall time in the service) and `work_time` (what the service worked on it)."""
+
+    wall: float
+    work: float
 
 
 class EventSink(Protocol):
@@ -52,12 +61,15 @@ class Service:
         self.experiments = experiments
         self.events = events
         self.clock_ms = clock_ms  # the events' timestamps
-        # The clock of the events' latencies: the wall clock, or under gevent the wall clock less
-        # the other requests' work (botify.worktime)
+        # The clock of the events' work times: the wall clock, or under gevent the wall clock
+        # less the other requests' work (botify.worktime)
         self.work_seconds = work_seconds
 
-    def next(self, user: int, track: int, listened: float, started: float) -> dict:
-        """`started`: `work_seconds()` when the request arrived (for its latency)."""
+    def arrival(self) -> Arrival:
+        return Arrival(time.perf_counter(), self.work_seconds())
+
+    def next(self, user: int, track: int, listened: float, arrived: Arrival) -> dict:
+        """`arrived`: `arrival()` when the request arrived (for its latency and work time)."""
         chain, arms = self.experiments.assign(user)
         check_track(self.store.known_snapshot(), track)
         listen = Listen(user, track, listened, chain.state)
@@ -65,7 +77,6 @@ class Service:
             check_track(snapshot, track)  # the version may have changed meanwhile
             answer = chain.answer(user, track, listened)
         self.store.recommended(user, answer.track, chain.state)
-        latency = self.work_seconds() - started
         self.events.write(
             make_event(
                 "next",
@@ -73,7 +84,7 @@ class Service:
                 user,
                 track,
                 listened,
-                latency,
+                *self._took(arrived),
                 answer.track,
                 arms,
                 answer.link,
@@ -84,12 +95,13 @@ class Service:
         )
         return {"user": user, "track": answer.track}
 
-    def last(self, user: int, track: int, listened: float, started: float) -> dict:
-        _, arms = self.experiments.assign(user)
+    def last(self, user: int, track: int, listened: float, arrived: Arrival) -> dict:
+        chain, arms = self.experiments.assign(user)
         snapshot = self.data.snapshot
         check_track(snapshot, track)
+        if "history" in chain.state:  # a session's last listen is a listen, as in the course
+            self.store.record(user, track, listened, None, frozenset({"history"}))
         self.store.end_session(user)
-        latency = self.work_seconds() - started
         self.events.write(
             make_event(
                 "last",
@@ -97,7 +109,7 @@ class Service:
                 user,
                 track,
                 listened,
-                latency,
+                *self._took(arrived),
                 None,
                 arms,
                 None,
@@ -107,3 +119,7 @@ class Service:
             )
         )
         return {"user": user}
+
+    def _took(self, arrived: Arrival) -> tuple[float, float]:
+        """(latency, work_time) of a request that arrived at `arrived`, now that it is done."""
+        return time.perf_counter() - arrived.wall, self.work_seconds() - arrived.work

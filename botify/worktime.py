@@ -1,11 +1,12 @@
-"""How long the service worked on a request: the `latency` of its event.
+"""How long the service worked on a request: the `work_time` of its event (its `latency` is the
+request's wall time, as the course logs it).
 
 Under gevent (botify serve's default) a worker runs many requests on one thread and switches
 between them while each waits for Redis, so a request's wall time counts the work the worker did
 meanwhile for the others: under load it measures the queue, not the request. `WorkClock` keeps,
 from a trace of greenlet switches, the time each greenlet has run and the time all of them have
 run; its reading in a greenlet is the wall clock less what the other greenlets ran. The
-difference of two readings in one request (its latency) is then its own work, its waits on Redis
+difference of two readings in one request (its work time) is then its own work, its waits on Redis
 while the worker had nothing else to run, and the event loop's own time, without the other
 requests' work. Without gevent (threads, the in-process runs) the clock is the wall clock.
 """

@@ -171,6 +171,7 @@ def to_frame(events: dict) -> pl.DataFrame:
         "track",
         "time",
         "latency",
+        pl.col("latency").alias("work_time"),  # one request at a time: all of it is work
         pl.when(last).then(None).otherwise("recommendation").alias("recommendation"),
         "experiments",
         pl.when(last)

@@ -89,6 +89,10 @@ class Recommender:
         choice = self.choose(user, prev_track, prev_track_time)
         return None if choice is None else choice.track
 
+    def reseed(self, key: str) -> None:
+        """Seed this request's random picks (a config's `seed`: reproducible runs)."""
+        self.rng.seed(key)
+
     def excluded(self, user: int, prev_track: int) -> frozenset[int]:
         """With no_repeat, what the session has played (the previous track too) or been
         recommended; else nothing."""

@@ -169,7 +169,7 @@ class HistoryI2I(_ListSourced):
         excluded: frozenset[int] = frozenset(),
     ):
         """The candidates, best first, and their votes; neither the anchors nor `excluded`."""
-        listens = [(prev_track, prev_track_time), *self.data.history(user)[: self.history - 1]]
+        listens = self.data.history(user)[: self.history]  # this request's listen first
         anchors = np.array([track for track, _ in listens], dtype=np.int64)
         weights = np.array([time for _, time in listens], dtype=np.float64)
         if not weights.any():
@@ -227,8 +227,9 @@ class _LeavesTiredArtists(_ListSourced):
         catalog, session = self.data.catalog, self.data.session(user)
         played = session.seen | {prev_track}
         latest: dict[int | None, float] = {}
-        # newest first; the history holds earlier sessions too, so only this session's tracks
-        for track, time in [(prev_track, prev_track_time), *self.data.history(user)]:
+        # newest first, this request's listen included; the history holds earlier sessions too,
+        # so only this session's tracks
+        for track, time in self.data.history(user):
             if track in played:
                 latest.setdefault(catalog.artist_of(track), time)
         tired = {artist for artist, time in latest.items() if time < self.tired}

@@ -14,6 +14,12 @@ options, and the link's own options:
   Recommender and whose first parameter is not `data` is run so without the key too).
 Each answer carries its propensity (the probability the track was chosen with), or None for a
 recommender that does not state it.
+
+With a `request_seed` (config.json's `seed`), every link's random picks for a request are seeded
+from the seed, the user and the user's listening history (this request's listen included): a
+function of what the user did, so two runs that send the same traffic get the same answers
+whatever the order in which requests reach the workers. The chain then keeps and reads the
+history (one more read in the request's round trip).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from typing import Any, NamedTuple
 import redis
 
 from botify.config import ConfigError
-from botify.data import DataView, Read
+from botify.data import DataView, Read, history_key
 from botify.recommenders.base import Recommender
 from botify.recommenders.builtin import BUILTIN, Random
 from botify.recommenders.course_adapter import CourseAdapter, is_course_class
@@ -105,6 +111,7 @@ class Answer(NamedTuple):
 @dataclass
 class Chain:
     links: list[Link]
+    request_seed: int | None = None
     state: frozenset[str] = field(init=False)
     # Failures by link name in this process (raised, or answered something not a track of the
     # catalog), for /healthz; each event also names the links that failed for it.
@@ -115,10 +122,14 @@ class Chain:
         self.state = frozenset().union(
             *(getattr(link.recommender, "state", ()) for link in self.links)
         )
+        if self.request_seed is not None:
+            self.state = self.state | {"history"}
 
     def reads(self, user: int, prev_track: int, prev_track_time: float) -> list[Read]:
         """Everything the links that may run will read, without repeats."""
         keys: dict[Read, None] = {}
+        if self.request_seed is not None:
+            keys[history_key(user)] = None
         for link in self.links:
             if link.skips(prev_track_time):
                 continue
@@ -136,7 +147,10 @@ class Chain:
         """The first link's answer that is a track of the catalog, which link gave it, and the
         links before it that failed. A link that answers None has nothing to say (no list for
         this user): that is no failure."""
-        catalog = self.links[-1].recommender.data.catalog
+        data = self.links[-1].recommender.data
+        catalog = data.catalog
+        if self.request_seed is not None:
+            self._reseed(f"{self.request_seed}:{user}:{data.history(user)!r}")
         failed: list[str] = []
         for link in self.links:
             if link.skips(prev_track_time):
@@ -160,6 +174,12 @@ class Chain:
                 return Answer(track, link.name, tuple(failed), propensity)
             self._failed(link, failed, f"answered track {track!r}, which is not in the catalog")
         raise RuntimeError("the chain's last link (random) gave no track: is the catalog empty?")
+
+    def _reseed(self, key: str) -> None:
+        for i, link in enumerate(self.links):
+            reseed = getattr(link.recommender, "reseed", None)
+            if reseed is not None:
+                reseed(f"{key}:{i}")
 
     def _failed(
         self, link: Link, failed: list[str], what: str, error: Exception | None = None
@@ -239,8 +259,16 @@ def build_link(spec: object, data: DataView, where: str, seed: int | None = None
     )
 
 
-def build_chain(specs: object, data: DataView, where: str, seed: int | None = None) -> Chain:
-    """A chain from its config: a list of links. Random is appended unless it ends the chain."""
+def build_chain(
+    specs: object,
+    data: DataView,
+    where: str,
+    seed: int | None = None,
+    request_seed: int | None = None,
+) -> Chain:
+    """A chain from its config: a list of links. Random is appended unless it ends the chain.
+    `seed` seeds each link's random stream once (in-process runs); `request_seed` seeds every
+    request's picks afresh (the module's docstring)."""
     if not isinstance(specs, list) or not specs:
         raise ConfigError(f"{where}: a chain must be a non-empty list of links")
     links = [
@@ -251,4 +279,4 @@ def build_chain(specs: object, data: DataView, where: str, seed: int | None = No
     plain_random = type(last.recommender) is Random and not last.recommender.no_repeat
     if not plain_random or last.skip_below is not None or last.skip_at_or_below is not None:
         links.append(Link("random", Random(data, seed=None if seed is None else seed * 1000 + 999)))
-    return Chain(links)
+    return Chain(links, request_seed)

@@ -54,6 +54,10 @@ class Exploring(Recommender):
     def reads(self, user: int, prev_track: int) -> list[Read]:
         return [*super().reads(user, prev_track), *self.inner.reads(user, prev_track)]
 
+    def reseed(self, key: str) -> None:
+        super().reseed(key)
+        self.inner.reseed(f"{key}:inner")
+
     def draw(self, user: int, prev_track: int, prev_track_time: float) -> Draw | None:
         base = self.inner.draw(user, prev_track, prev_track_time)
         if base is None:

@@ -1,7 +1,8 @@
 """Which files to read: the command line names files and folders; folders are searched.
 
-File names and their rotation order are botify.lognames': the live `events.jsonl`, its backups
-`events.jsonl.N` (the highest number the oldest), other `*.jsonl`, and the course's `data.json`.
+File names and their rotation order are botify.lognames': the live `events.jsonl` or the
+course's `data.json`, their backups `events.jsonl.N` and `data.json.N` (the highest number the
+oldest), and other `*.jsonl`.
 Several replicas give one folder each. Files are returned oldest first within a folder so that
 reading order is time order, which breaks ties between events with the same millisecond the way
 they happened.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from botify.lognames import LOG_FILE, age_order, is_log_name
+from botify.lognames import COURSE_LOG_FILE, LOG_FILE, age_order, is_log_name
 from offline.logs.errors import InputError
 
 
@@ -35,7 +36,8 @@ def find_log_files(paths: list[str]) -> list[Path]:
             found = search_folder(path)
             if not found:
                 raise InputError(
-                    f"no event log files ({LOG_FILE}, {LOG_FILE}.N, *.jsonl) under {text}"
+                    f"no event log files ({LOG_FILE}, {COURSE_LOG_FILE}, their .N backups, "
+                    f"*.jsonl) under {text}"
                 )
             files.extend(found)
         elif path.is_file():

@@ -11,6 +11,7 @@ from botify.data import DataView
 from botify.dataset import read_dataset
 from botify.inprocess import MemoryStore
 from botify.recommenders import Replay
+from tests.recommenders.asking import ask
 
 STATE = frozenset({"session", "history"})
 
@@ -34,24 +35,24 @@ def data(tmp_path):
 
 def test_the_users_tracks_of_the_sessions_genre_in_order(data):
     link = Replay(data, source="enjoyed", ranked=True, no_repeat=True)
-    assert link.recommend_next(1, 0, 1.0) == 11  # a rock session: 21 and 22 are jazz
+    assert ask(data, link, 1, 0, 1.0) == 11  # a rock session: 21 and 22 are jazz
     data.store.record(1, 0, 1.0, 11, STATE)
-    assert link.recommend_next(1, 11, 0.9) == 2  # the first track's genre, not the last's
+    assert ask(data, link, 1, 11, 0.9) == 2  # the first track's genre, not the last's
     data.store.end_session(1)
     # A new session from a jazz track: the user's jazz tracks, at random without `ranked`.
-    assert {Replay(data, source="enjoyed").recommend_next(1, 20, 1.0) for _ in range(50)} == {
+    assert {ask(data, Replay(data, source="enjoyed"), 1, 20, 1.0) for _ in range(50)} == {
         21,
         22,
     }
-    assert link.recommend_next(7, 0, 1.0) is None  # a user without a list
+    assert ask(data, link, 7, 0, 1.0) is None  # a user without a list
 
 
 def test_leaves_the_artists_the_session_tired_of(data):
     link = Replay(data, source="enjoyed", ranked=True, no_repeat=True, tired=0.3)
     data.store.record(1, 0, 1.0, 11, STATE)
-    assert link.recommend_next(1, 11, 0.1) == 2  # artist 1 skipped: its 12 is left too
+    assert ask(data, link, 1, 11, 0.1) == 2  # artist 1 skipped: its 12 is left too
     data.store.record(1, 11, 0.1, 2, STATE)
-    assert link.recommend_next(1, 2, 0.2) is None  # artist 0 tired as well: nothing left
+    assert ask(data, link, 1, 2, 0.2) is None  # artist 0 tired as well: nothing left
 
 
 def test_a_catalog_without_genres_is_refused_by_name(tmp_path):

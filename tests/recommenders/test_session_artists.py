@@ -12,6 +12,7 @@ from botify.data import DataView
 from botify.dataset import read_dataset
 from botify.inprocess import MemoryStore
 from botify.recommenders import SessionArtists, build_chain
+from tests.recommenders.asking import ask
 
 STATE = frozenset({"session", "history"})
 # Artist k has tracks 10k..10k+3; track 0's list is its artist's 1, 2, then artist 1's 10, 11,
@@ -44,12 +45,12 @@ def play(data: DataView, user: int, track: int, time: float, answer: int) -> Non
 
 def test_follows_the_first_tracks_list_in_order_without_repeats(data):
     link = SessionArtists(data, source="i2i", ranked=True, no_repeat=True)
-    assert link.recommend_next(1, 0, 1.0) == 1  # the session starts with 0: its list's first
+    assert ask(data, link, 1, 0, 1.0) == 1  # the session starts with 0: its list's first
     play(data, 1, 0, 1.0, 1)
     # Track 1 heard well: still track 0's list (not track 1's, which has none), next in order.
-    assert link.recommend_next(1, 1, 0.8) == 2
+    assert ask(data, link, 1, 1, 0.8) == 2
     play(data, 1, 1, 0.8, 2)
-    assert link.recommend_next(1, 2, 0.7) == 10
+    assert ask(data, link, 1, 2, 0.7) == 10
 
 
 def test_leaves_an_artist_the_session_tired_of(data):
@@ -57,17 +58,21 @@ def test_leaves_an_artist_the_session_tired_of(data):
     play(data, 1, 0, 1.0, 1)
     play(data, 1, 1, 0.8, 2)
     # Artist 0's latest listen (track 2) was short: its track 3 is left, artist 1 is next.
-    assert link.recommend_next(1, 2, 0.2) == 10
+    assert ask(data, link, 1, 2, 0.2) == 10
     play(data, 1, 2, 0.2, 10)
     # Artist 1 skipped at once: artist 2 next, though 11 comes first in the list.
-    assert link.recommend_next(1, 10, 0.05) == 20
+    assert ask(data, link, 1, 10, 0.05) == 20
     play(data, 1, 10, 0.05, 20)
     # Everything left is by tired artists: nothing to say, the chain's next link answers.
-    assert link.recommend_next(1, 20, 0.1) is None
+    assert ask(data, link, 1, 20, 0.1) is None
     # Without the option (tired 0) the list is followed to its end.
     assert (
-        SessionArtists(data, source="i2i", ranked=True, no_repeat=True, tired=0).recommend_next(
-            1, 20, 0.1
+        ask(
+            data,
+            SessionArtists(data, source="i2i", ranked=True, no_repeat=True, tired=0),
+            1,
+            20,
+            0.1,
         )
         == 11
     )
@@ -81,7 +86,7 @@ def test_earlier_sessions_listens_do_not_tire_the_new_one(data):
     play(data, 1, 0, 1.0, 1)
     play(data, 1, 1, 0.9, 2)
     play(data, 1, 2, 0.9, 10)
-    assert link.recommend_next(1, 10, 0.9) == 11  # artist 1 is fine in this session
+    assert ask(data, link, 1, 10, 0.9) == 11  # artist 1 is fine in this session
 
 
 def test_a_chain_passes_on_when_the_first_track_has_no_list(data):
@@ -90,7 +95,7 @@ def test_a_chain_passes_on_when_the_first_track_has_no_list(data):
     )
     answer = chain.answer(1, 20, 1.0)
     assert answer.link == "random"  # the chain's Random answers
-    assert SessionArtists(data, source="i2i").recommend_next(1, 20, 1.0) is None
+    assert ask(data, SessionArtists(data, source="i2i"), 1, 20, 1.0) is None
 
 
 @pytest.mark.parametrize("tired", [-0.1, 1.5, "0.3", True])

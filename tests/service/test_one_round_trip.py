@@ -69,7 +69,7 @@ def service_on_redis(loaded, tmp_path):
 
 
 def next_track(service: Service, user: int, track: int, listened: float) -> int:
-    return service.next(user, track, listened, service.work_seconds())["track"]
+    return service.next(user, track, listened, service.arrival())["track"]
 
 
 def test_a_track_outside_the_catalog_is_refused_before_the_round_trip(service_on_redis):

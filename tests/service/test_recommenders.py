@@ -3,6 +3,7 @@ tracks 5k..5k+4, track t's item list is t+1..t+5, user u's list is u..u+9, the c
 
 import pytest
 
+from botify.data import DataView, Listen, history_key
 from botify.recommenders import (
     Contextual,
     HistoryI2I,
@@ -12,7 +13,8 @@ from botify.recommenders import (
     TopPop,
     build_chain,
 )
-from botify.store import RedisStore
+from botify.recommenders.base import Recommender
+from botify.store import RedisStore, connect
 
 
 def sample(recommender, user=1, prev=7, time=0.5, n=200):
@@ -87,14 +89,24 @@ def test_random_pick_with_no_repeat_never_repeats(loaded):
     assert contextual.recommend_next(5, 7, 1.0) is None
 
 
+def in_request(data, recommender, user, prev, time):
+    """The recommender's answer in a request, as the service asks it: its reads fetched in one
+    round trip that records the listen."""
+    listen = Listen(user, prev, time, recommender.state)
+    with data.request(recommender.reads(user, prev), listen):
+        return recommender.recommend_next(user, prev, time)
+
+
 def test_history_i2i_weights_anchors_by_listened_time(loaded):
     _, data = loaded()
     store: RedisStore = data.store
     history = HistoryI2I(data, source="i2i", ranked=True, history=5)
     store.record(9, 50, 1.0, None, history.state)  # listened fully: votes for 51..55
     store.record(9, 70, 0.0, None, history.state)  # skipped: no vote
-    assert history.recommend_next(9, 20, 0.1) == 51  # 50's list outvotes the weak current anchor
-    assert history.recommend_next(9, 20, 1.0) == 21  # now the current track weighs as much
+    # 50's list outvotes the weak current anchor
+    assert in_request(data, history, 9, 20, 0.1) == 51
+    # now 20 weighs 1.0 + 0.1 (this listen and the one before) against 50's 1.0
+    assert in_request(data, history, 9, 20, 1.0) == 21
 
 
 def test_history_i2i_with_all_zero_weights_still_answers(loaded):
@@ -102,9 +114,43 @@ def test_history_i2i_with_all_zero_weights_still_answers(loaded):
     store: RedisStore = data.store
     history = HistoryI2I(data, source="i2i", history=5)
     store.record(3, 40, 0.0, None, history.state)
-    answers = sample(history, user=3, prev=60, time=0.0)
+    answers = {in_request(data, history, 3, 60, 0.0) for _ in range(100)}
     assert answers and None not in answers
     assert answers <= {41, 42, 43, 44, 45, 61, 62, 63, 64, 65}
+
+
+class HistoryReader(Recommender):
+    """Answers the track of the history's newest listen: declaring the read, or not."""
+
+    state = frozenset({"history"})
+
+    def __init__(self, data, *, declares: bool, **options):
+        super().__init__(data, **options)
+        self.declares = declares
+
+    def reads(self, user, prev_track):
+        return [history_key(user)] if self.declares else []
+
+    def recommend_next(self, user, prev_track, prev_track_time):
+        self.seen = self.data.history(user)
+        return self.seen[0][0]
+
+
+@pytest.mark.parametrize("declares", [True, False])
+def test_history_includes_the_requests_own_listen_whether_the_read_is_declared(loaded, declares):
+    config, _ = loaded()
+    store = RedisStore(
+        connect(config["redis_url"]), config["namespace"], version_check_seconds=0, history_length=3
+    )
+    data = DataView(store)
+    reader = HistoryReader(data, declares=declares)
+    store.record(4, 10, 0.5, None, reader.state)
+    store.record(4, 11, 0.25, None, reader.state)
+    store.record(4, 12, 1.0, None, reader.state)
+    assert in_request(data, reader, 4, 30, 0.75) == 30
+    # newest first, this listen included, as long as history_length keeps
+    assert reader.seen == [(30, 0.75), (12, 1.0), (11, 0.25)]
+    assert store.read([history_key(4)])[1][0] == reader.seen  # as the store now holds it
 
 
 def test_chain_falls_through_and_always_ends_in_random(loaded):

@@ -1,4 +1,4 @@
-"""The latency clock: a request's latency leaves out the other requests' work done while it
+"""The work clock: a request's work time leaves out the other requests' work done while it
 waited (driven here by hand, with a clock that moves only when told)."""
 
 from __future__ import annotations
