@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "experiment": ("lab.experiment:main", "the whole A/B day loop in one command"),
     "runs": ("lab.registry:main", "the experiment runs under runs/: list them, compare two"),
     "simday": ("lab.simday:main", "one simulated day served in-process and logged (no HTTP)"),
+    "collect": (
+        "lab.collect:main",
+        "the service's logs in the course's layout (DIR/<replica>/data.json)",
+    ),
 }
 
 
