@@ -11,7 +11,9 @@ propensity, logged with the event); a subclass that overrides `recommend_next` i
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import NamedTuple
 
 import numpy as np
@@ -20,6 +22,24 @@ from botify.data import DataView, Read, session_key
 from botify.recommenders.draws import Draw, Ranked, Uniform, pick
 
 __all__ = ["Choice", "Recommender", "pick", "states_propensities"]
+
+
+# A seeded request's own random streams, by recommender (config `seed`): a worker interleaves
+# requests (under gevent, at every Redis read), so a request must never draw from a stream
+# another request has advanced.
+_REQUEST_STREAMS: ContextVar[dict[int, random.Random] | None] = ContextVar(
+    "botify_request_streams", default=None
+)
+
+
+@contextmanager
+def request_streams() -> Iterator[None]:
+    """Within the block, `reseed` gives each recommender a stream of this request's own."""
+    token = _REQUEST_STREAMS.set({})
+    try:
+        yield
+    finally:
+        _REQUEST_STREAMS.reset(token)
 
 
 class Choice(NamedTuple):
@@ -50,7 +70,7 @@ class Recommender:
         self.data = data
         self.ranked = ranked
         self.no_repeat = no_repeat
-        self.rng = random.Random(seed)
+        self._rng = random.Random(seed)
         if no_repeat:
             self.state = self.state | {"session"}
 
@@ -89,9 +109,22 @@ class Recommender:
         choice = self.choose(user, prev_track, prev_track_time)
         return None if choice is None else choice.track
 
+    @property
+    def rng(self) -> random.Random:
+        """The stream this recommender draws from: the request's own inside `request_streams`
+        once reseeded, else the recommender's."""
+        streams = _REQUEST_STREAMS.get()
+        if streams is None:
+            return self._rng
+        return streams.get(id(self), self._rng)
+
     def reseed(self, key: str) -> None:
         """Seed this request's random picks (a config's `seed`: reproducible runs)."""
-        self.rng.seed(key)
+        streams = _REQUEST_STREAMS.get()
+        if streams is None:
+            self._rng.seed(key)
+        else:
+            streams[id(self)] = random.Random(key)
 
     def excluded(self, user: int, prev_track: int) -> frozenset[int]:
         """With no_repeat, what the session has played (the previous track too) or been

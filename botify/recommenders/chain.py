@@ -35,7 +35,7 @@ import redis
 
 from botify.config import ConfigError
 from botify.data import DataView, Read, history_key
-from botify.recommenders.base import Recommender
+from botify.recommenders.base import Recommender, request_streams
 from botify.recommenders.builtin import BUILTIN, Random
 from botify.recommenders.course_adapter import CourseAdapter, is_course_class
 from botify.recommenders.course_i2i import CourseI2I  # noqa: F401 (adds course_i2i to BUILTIN)
@@ -147,10 +147,15 @@ class Chain:
         """The first link's answer that is a track of the catalog, which link gave it, and the
         links before it that failed. A link that answers None has nothing to say (no list for
         this user): that is no failure."""
-        data = self.links[-1].recommender.data
-        catalog = data.catalog
-        if self.request_seed is not None:
+        if self.request_seed is None:
+            return self._answer(user, prev_track, prev_track_time)
+        with request_streams():
+            data = self.links[-1].recommender.data
             self._reseed(f"{self.request_seed}:{user}:{data.history(user)!r}")
+            return self._answer(user, prev_track, prev_track_time)
+
+    def _answer(self, user: int, prev_track: int, prev_track_time: float) -> Answer:
+        catalog = self.links[-1].recommender.data.catalog
         failed: list[str] = []
         for link in self.links:
             if link.skips(prev_track_time):

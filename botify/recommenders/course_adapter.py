@@ -44,10 +44,13 @@ Not supported: writes (`set`, `lpush`, ...: a `ReadOnlyError`; botify loads the 
 `botify load` and keeps the history itself), other commands (KEYS, SCAN, pipelines), `randomkey`
 of the history or of a list source, and the link options `ranked`, `no_repeat` and `explore` (the
 class chooses by its own logic, so its events log no propensity). The history holds the listens of
-/next only: the course's also had those of /last.
+/next and /last, as the course's.
 
-Randomness: course classes draw with the global `random` module. `reseed(key)` seeds it (and the
-adapter's own draws use it too), so a seeded run is reproducible when requests run one at a time.
+Randomness: course classes draw with the global `random` module. `reseed(key)` seeds it, so a
+seeded run (config `seed`) is reproducible as long as the class reads nothing from Redis in the
+middle of its work (its declared reads come first; list sources held in memory cost no read):
+a read lets the worker run another request, which reseeds the one global generator. botify's own
+recommenders draw from per-request streams and have no such limit.
 """
 
 from __future__ import annotations
@@ -466,7 +469,7 @@ class CourseAdapter(Recommender):
     def reseed(self, key: str) -> None:
         """Seed the global `random` module that course classes draw with (and this link's own
         generator)."""
-        self.rng.seed(key)
+        super().reseed(key)
         random.seed(key)
 
     def describe(self) -> dict:

@@ -11,6 +11,7 @@ from botify.config import ConfigError
 from botify.data import DataView
 from botify.eventlog import EventLog
 from botify.experiments import build_experiments
+from botify.recommenders import Recommender
 from botify.service import Service
 from botify.store import RedisStore, connect
 
@@ -70,3 +71,36 @@ def test_without_a_seed_each_process_draws_its_own(loaded, tmp_path):
 def test_a_seed_must_be_an_integer(loaded, bad):
     with pytest.raises(ConfigError, match="seed: must be an integer or null"):
         loaded(seed=bad)
+
+
+class Interleaved(Recommender):
+    """Has nothing to say, but first lets another request run to its end, as a worker does
+    with another request while this one waits for Redis."""
+
+    meanwhile: list = []
+
+    def candidates(self, user, prev_track, prev_track_time):
+        while self.meanwhile:
+            self.meanwhile.pop()()
+        return None
+
+
+def test_a_request_interleaved_with_another_draws_what_it_draws_alone(loaded, tmp_path):
+    chain = [{"recommender": "tests.service.test_request_seed:Interleaved"}, "random"]
+    config, _ = loaded(seed=3, experiments=[{"name": "EXP", "arms": {"C": chain}}])
+    store = RedisStore.for_config(config, 4)
+    data = DataView(store)
+    events = EventLog(tmp_path / "log")
+    service = Service(store, data, build_experiments(config, data), events)
+
+    def ask(user, track):
+        return service.next(user, track, 0.5, service.arrival())["track"]
+
+    alone = [ask(1, 10), ask(2, 20)]
+    client = connect(config["redis_url"])
+    for key in client.scan_iter(f"{config['namespace']}:u:*"):
+        client.delete(key)
+    other: list[int] = []
+    Interleaved.meanwhile.append(lambda: other.append(ask(2, 20)))
+    assert [ask(1, 10), *other] == alone  # user 2's request ran inside user 1's
+    events.close()
