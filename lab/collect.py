@@ -1,7 +1,7 @@
 """`botify collect DIR`: the service's logs in the course's layout, as its `log2local` lays them
 out: one folder per replica, each with one `data.json` (JSON lines, oldest event first).
 
-    botify collect DIR [--from LOG_DIR | --compose [-p PROJECT]]
+    botify collect DIR [--from LOG_DIR | --compose [-p PROJECT]] [--replace]
 
 The course's scripts and notebooks glob `DIR/*/data.json`, so each replica's rotated backups and
 live file (botify.lognames' names and order) are joined into its one `data.json`, oldest first;
@@ -13,7 +13,9 @@ botify-recommender-1, ...), then lays them out the same way.
 
 A final line that the service was still writing (a live log copied mid-write) is left out and
 said on stderr: the course reads a log with `pandas.read_json(lines=True)`, which fails on it.
-DIR must be new or empty, so that a second collection never mixes with the first.
+DIR must be new or empty, so that a second collection never mixes with the first; with
+`--replace` it may hold an earlier collection and its report (replica folders of data.json and
+lost_events.ndjson, ab_result.json, report/), which is removed first: anything else is refused.
 """
 
 from __future__ import annotations
@@ -67,11 +69,36 @@ def join_logs(folder: Path, target: Path) -> tuple[int, int]:
     return lines, cut
 
 
-def collect(source: Path, out: Path) -> list[tuple[str, int]]:
+# What a collection and analyze_ab.py write into DIR, and may be replaced.
+REPORT_FILES = ("ab_result.json", "report")
+
+
+def remove_collection(out: Path) -> None:
+    """Remove an earlier collection from `out`, or refuse if `out` holds anything else."""
+    if not out.is_dir():
+        return
+    replicas = [p for p in out.iterdir() if p.name not in REPORT_FILES]
+    foreign = [
+        p
+        for p in replicas
+        if not p.is_dir() or any(f.name not in (COURSE_LOG_FILE, LOST_FILE) for f in p.iterdir())
+    ]
+    if foreign:
+        raise CollectError(f"{out} holds more than an earlier collection ({foreign[0].name})")
+    for path in out.iterdir():
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+def collect(source: Path, out: Path, replace: bool = False) -> list[tuple[str, int]]:
     """Lay out `source`'s replicas in `out` in the course's layout: (replica, lines) each."""
+    folders = replica_folders(source)
+    if replace:
+        remove_collection(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise CollectError(f"{out} is not an empty folder: collect into a new one")
-    folders = replica_folders(source)
     names = [
         source.resolve().name if f == source else "-".join(f.relative_to(source).parts)
         for f in folders
@@ -115,6 +142,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     where.add_argument("--compose", action="store_true", help="the compose replicas' logs")
     parser.add_argument("-p", "--project", help="with --compose: the compose project")
     parser.add_argument(
+        "--replace", action="store_true", help="DIR may hold an earlier collection: replace it"
+    )
+    parser.add_argument(
         "--config",
         default=str(ROOT / "config.json"),
         help="the config whose log_dir is read by default (config.json)",
@@ -133,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 config = load_config(args.config)
                 source = config.path(config["log_dir"])
-            written = collect(source, args.out)
+            written = collect(source, args.out, args.replace)
     except (CollectError, ValueError) as error:  # ConfigError is a ValueError
         print(f"botify collect: {error}", file=sys.stderr)
         return 2

@@ -65,14 +65,32 @@ def day1_config(base: Config, run: Path, world: Path, redis_url: str) -> Path:
     return write_json(run / "config.day1.json", day1)
 
 
+def own_sources(base: Config, learned: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The list sources of `base` that training does not write (a homework's own list files),
+    by kind, their paths resolved against the config's folder."""
+    own: dict[str, dict[str, str]] = {}
+    for kind in ("item_recommendations", "user_recommendations"):
+        sources = base["data"].get(kind) or {}
+        own[kind] = {
+            name: str(base.path(path))
+            for name, path in sources.items()
+            if name not in (learned.get(kind) or {})
+        }
+    return own
+
+
 def day2_config(base: Config, run: Path, world: Path, redis_url: str, model: Path) -> Path:
-    """config.json's experiments on the files learned from day 1."""
+    """config.json's experiments on the files learned from day 1, and on the config's own list
+    files where training writes no source of that name."""
+    learned = json.loads((model / "botify_data.json").read_text())
+    own = own_sources(base, learned)
     day2 = {
         **base.values,
         "redis_url": redis_url,
         "swap_grace_seconds": 1.0,
         "data": {
-            **json.loads((model / "botify_data.json").read_text()),
+            **learned,
+            **{kind: {**own[kind], **(learned.get(kind) or {})} for kind in own},
             "catalog": str(world / TRACKS),
         },
         "log_dir": str(run / "logs" / "day2"),

@@ -116,6 +116,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="with --sessions auto: the effect to detect (2%%)",
     )
     parser.add_argument("--seed", type=int, default=42, help="world and simulator seed (42)")
+    parser.add_argument(
+        "--world-seed", type=int, help="the world's own seed, when not --seed's (a homework's)"
+    )
     parser.add_argument("--world", help="world folder (data, quick: data/quick)")
     parser.add_argument("--out", default=str(ROOT / "runs"), help="runs folder (runs)")
     return parser.parse_args(argv)
@@ -138,11 +141,12 @@ def run_experiment(args: argparse.Namespace) -> Path:
     print(f"botify experiment: writing to {run}")
 
     step(1, f"world in {world}")
-    if world_matches(world, args.seed, size.tracks, size.artists, size.users):
+    world_seed = args.seed if args.world_seed is None else args.world_seed
+    if world_matches(world, world_seed, size.tracks, size.artists, size.users):
         print("already there")
     else:
         sizes = [f"--tracks={size.tracks}", f"--artists={size.artists}", f"--users={size.users}"]
-        run_step(botify_command("world", "--out", str(world), "--seed", str(args.seed), *sizes))
+        run_step(botify_command("world", "--out", str(world), "--seed", str(world_seed), *sizes))
 
     redis_server = service = None
     try:

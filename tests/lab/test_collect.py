@@ -108,3 +108,24 @@ def test_collect_refuses_what_it_cannot_do_and_touches_nothing(tmp_path, capsys)
     assert collect_main([str(out), "--from", str(source)]) == 2
     assert "is not an empty folder" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+def test_replace_takes_the_place_of_an_earlier_collection_and_nothing_else(tmp_path, capsys):
+    source = tmp_path / "log"
+    source.mkdir()
+    write_lines(source / "data.json", [event(1, 1), event(1, 2, "last")])
+    out = tmp_path / "out"
+    assert collect_main([str(out), "--from", str(source)]) == 0
+    (out / "ab_result.json").write_text("{}")
+    (out / "report").mkdir()
+    (out / "report" / "report.md").write_text("# old")
+    write_lines(source / "data.json", [event(1, 3)])
+    assert collect_main([str(out), "--from", str(source)]) == 2  # not without --replace
+    assert collect_main([str(out), "--from", str(source), "--replace"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["log"]
+    assert json.loads((out / "log" / "data.json").read_text())["timestamp"] == 3
+    (out / "notes.txt").write_text("mine")
+    capsys.readouterr()
+    assert collect_main([str(out), "--from", str(source), "--replace"]) == 2
+    assert "holds more than an earlier collection (notes.txt)" in capsys.readouterr().err
+    assert (out / "notes.txt").read_text() == "mine"

@@ -1,0 +1,1 @@
+"""A student's homework on botify: the recommender under test (recommender.py) and its config."""
