@@ -32,7 +32,7 @@ botify's options, which the course has neither of:
   to the answer of the newest anchor), with probability 1.
 
 The history is the one botify keeps (`history_length`, 20 by default, so `history` above that
-reads only 20). The course also records the listen of a /last into it; botify does not.
+reads only 20). Like the course's, it holds the listens of /next and /last.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ tracks 5k..5k+4, track t's item list is t+1..t+5, user u's list is u..u+9, the c
 import pytest
 
 from botify.data import DataView, Listen, history_key
+from botify.eventlog import EventLog
+from botify.experiments import build_experiments
 from botify.recommenders import (
     Contextual,
     HistoryI2I,
@@ -14,6 +16,7 @@ from botify.recommenders import (
     build_chain,
 )
 from botify.recommenders.base import Recommender
+from botify.service import Service
 from botify.store import RedisStore, connect
 
 
@@ -263,3 +266,16 @@ def test_a_link_that_always_fails_is_logged_once_in_full_then_counted(
     records = [r for r in caplog.records if plugin in r.getMessage()]
     assert len(records) == 1 and records[0].exc_info is not None  # not 200 tracebacks
     assert "raised ValueError: The truth value" in records[0].getMessage()
+
+
+@pytest.mark.parametrize("keeps_history", [True, False])
+def test_a_last_listen_joins_the_history_of_a_chain_that_keeps_one(loaded, tmp_path, keeps_history):
+    link = {"recommender": "history_i2i" if keeps_history else "contextual", "source": "i2i"}
+    config, data = loaded(experiments=[{"name": "EXP", "arms": {"C": [link]}}])
+    events = EventLog(tmp_path / "log")
+    service = Service(data.store, data, build_experiments(config, data), events)
+    service.next(6, 10, 1.0, service.arrival())
+    service.last(6, 11, 0.25, service.arrival())
+    events.close()
+    history = data.store.read([history_key(6)])[1][0]
+    assert history == ([(11, 0.25), (10, 1.0)] if keeps_history else [])
