@@ -1,5 +1,6 @@
-"""Each day of a `botify experiment` run: its logged latency p50 per arm, beside the p50 of the
-same service (config, data, gunicorn workers) with one request in flight.
+"""Each day of a `botify experiment` run: its logged work time p50 per arm (the event's
+`work_time`; `latency` in logs written before it had that field), beside the p50 of the same
+service (config, data, gunicorn workers) with one request in flight.
 
     .venv/bin/python bench/experiment_latency.py [RUN] [--sessions 300]
 
@@ -24,20 +25,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from botify.lognames import is_log_name  # noqa: E402
 from botify.redis_server import RedisServer, free_port  # noqa: E402
 from lab.processes import Processes, ServeProcess  # noqa: E402
 
 
 def latencies(log_dir: Path, experiment: str) -> dict[str, list[float]]:
-    """Each arm's logged latencies (ms) of /next events."""
+    """Each arm's logged work times (ms) of /next events."""
     by_arm: dict[str, list[float]] = defaultdict(list)
-    for path in sorted(log_dir.glob("events.jsonl*")):
-        if path.suffix == ".lock":
-            continue
+    for path in sorted(p for p in log_dir.iterdir() if is_log_name(p.name)):
         for line in path.read_text().splitlines():
             event = json.loads(line)
             if event["message"] == "next":
-                by_arm[event["experiments"][experiment]].append(event["latency"] * 1000)
+                work = event.get("work_time", event["latency"])
+                by_arm[event["experiments"][experiment]].append(work * 1000)
     return by_arm
 
 
