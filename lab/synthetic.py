@@ -30,7 +30,7 @@ from botify.lognames import file_name
 DAY_MS = 86_400_000
 SYNTHETIC_VERSION = "1-5e7e71c0"  # the data version every synthetic event names
 # Listened fractions are drawn below this cap so that an injected effect of up to +10% still
-# yields fractions <= 1.
+# yields fractions <= 1 (a larger one is cut at 1).
 TIME_CAP = 0.9
 
 
@@ -105,6 +105,9 @@ def simulate(
             fraction = np.where(
                 arm_of_event == labels.index(label), fraction * (1 + effect), fraction
             )
+        # A listened fraction is at most 1 (the service rejects more, the offline readers skip
+        # it): an effect above +10% is dampened where it would pass 1.
+        fraction = np.minimum(fraction, 1.0)
     latency = rng.lognormal(np.log(0.002), 0.5, n_events)
 
     # Time: a user's sessions follow each other, tracks a few seconds to minutes apart.

@@ -9,7 +9,10 @@ incomplete: their listens are real. An event's `track` is the track the user jus
 `time` the fraction of it listened; a session's tracks in order are its listens.
 
 What is left out, counted, and reported (in the command's output and every meta.json):
-- lines that are not a usable event (above --max-bad-lines of all lines: an error);
+- lines that are not a usable event, unreadable or holding an impossible value (`time` outside
+  [0, 1], a negative id, an unknown `message`: offline.logs.reading), by kind with the file:line
+  of the first few (above --max-bad-lines of all lines: an error);
+- exact duplicate lines (a log collected twice): dropped and reported, never an error;
 - events naming a track outside the catalog (above --max-unknown-tracks: an error, since the
   service never logs such a track unless the catalog changed); the listens around a dropped
   event are not taken as consecutive;
@@ -26,7 +29,7 @@ import polars as pl
 from offline.learn.tracks import Tracks
 from offline.logs.errors import InputError
 from offline.logs.logfiles import find_log_files
-from offline.logs.reading import event_schema, read_log, time_span
+from offline.logs.reading import KINDS, event_schema, read_log, time_span
 from offline.logs.sessions import mark_sessions
 
 # The fields of an event that training uses; `latency` and `experiments` are not required.
@@ -79,8 +82,11 @@ class LogAccount:
 
     files: list[str]
     lines: int = 0
-    bad_lines: int = 0
+    bad_lines: int = 0  # unusable: unreadable or impossible
     bad_examples: list[str] = field(default_factory=list)
+    # every line left out by kind (offline.logs.reading.KINDS), duplicates included
+    skipped_lines: dict[str, int] = field(default_factory=dict)
+    skipped_examples: dict[str, list[str]] = field(default_factory=dict)  # file:line
     cut_final_lines: list[str] = field(default_factory=list)
     events: int = 0  # usable events read
     unknown_track_events: int = 0
@@ -101,7 +107,10 @@ class LogAccount:
             f"from {len(self.files)} files",
         ]
         skipped = [
-            (self.bad_lines, "unreadable lines"),
+            (n, f"{KINDS[kind]} (e.g. {', '.join(self.skipped_examples[kind])})")
+            for kind, n in self.skipped_lines.items()
+        ]
+        skipped += [
             (self.unknown_track_events, "events with tracks outside the catalog"),
             (self.single_event_users, "users with a single event"),
             (len(self.cut_final_lines), "cut final lines"),
@@ -118,8 +127,12 @@ def read_events(paths: list[str], max_bad_lines: float) -> tuple[pl.DataFrame, L
         files=[str(f) for f in files],
         lines=log.lines,
         bad_lines=log.bad,
-        bad_examples=[f"{b.file}:{b.line}" for b in log.bad_examples[:MAX_EXAMPLES]],
+        bad_examples=[b.where for b in log.bad_examples[:MAX_EXAMPLES]],
         cut_final_lines=[str(f) for f in log.truncated],
+        skipped_lines={kind: s.lines for kind, s in log.skipped.items()},
+        skipped_examples={
+            kind: [b.where for b in s.examples[:MAX_EXAMPLES]] for kind, s in log.skipped.items()
+        },
     )
     events = log.events
     if account.lines and account.bad_lines / account.lines > max_bad_lines:

@@ -8,15 +8,36 @@ What counts as a line: blank lines are ignored (the service never writes one). A
 has no newline and does not parse is a write cut off by copying a live log: it is reported on its
 own and not counted against the bad-line limit. Every other line must be a JSON object with the
 fields its reader asks for (`schema`), each of the type that botify.events gives it: a float
-field must be a finite number, `message` one of botify.events.MESSAGES, and `experiments` (read as
-its JSON text) an object. Other fields are not needed and not checked. The A/B report's fields
+field must be a finite number and `experiments` (read as its JSON text) an object. Other fields
+are not needed and not checked, except those that no event the service writes can hold out of
+range (RANGED, read for the check whatever the reader asks for, and checked where present): an
+impossible value makes the line unusable, as a malformed one does. The A/B report's fields
 (SCHEMA, the default) are `message`, `timestamp`, `user`, `time`, `latency` and `experiments`;
 training asks for `track` instead of `latency` and `experiments` (offline.learn.listens).
+
+What is skipped is counted by kind (KINDS), with the file:line of the first few of each kind:
+- unreadable: not JSON, not an object, a required field missing or of the wrong type;
+- `message` other than botify.events.MESSAGES ("next", "last");
+- `time` (the listened fraction) outside [0, 1];
+- a negative `user`, `track` or `recommendation` (ids are never negative; a null
+  `recommendation`, as on /last, is fine);
+- a duplicate: a line whose full content (every byte, not only the fields read) is that of an
+  earlier usable line of the files read, such as a log folder collected twice or a backup that
+  is also kept under another name. The first copy is kept. Each line is known by two 64-bit
+  hashes of its content (polars' hash with two seeds), so two different lines are taken for
+  one with a probability of about n^2 / 2^129 for n lines: never, in practice. A copy of an
+  unusable line is counted unusable again.
+
+Decision: unreadable lines and impossible values are the unusable lines (`Log.bad`), the share
+that --max-bad-lines limits: an impossible value is a corrupt event, as a torn line is.
+Duplicates are reported and dropped but do not count toward that share and never fail a run:
+they lose nothing, and a folder collected twice would otherwise fail by its size alone.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,9 +67,32 @@ def event_schema(names: list[str]) -> Schema:
 
 # The A/B report's fields.
 SCHEMA = event_schema(["message", "timestamp", "user", "time", "latency", "experiments"])
+# Fields checked for impossible values wherever an event has them, whatever the reader asks for.
+RANGED = event_schema(["message", "user", "track", "time", "recommendation"])
 SPLIT = 8  # parts a rejected range of lines is split into
 LINE_BY_LINE = 64  # lines few enough to judge one by one
 MAX_EXAMPLES = 5
+HASHES = ("hash_1", "hash_2")  # two hashes of each line's content, for duplicates
+
+# What a skipped line is, by kind, as the reports name them; in the order they print.
+UNREADABLE, DUPLICATE = "unreadable", "duplicate"
+KINDS = {
+    UNREADABLE: "unreadable lines",
+    "message": f"lines with a 'message' other than {' and '.join(MESSAGES)}",
+    "time": "lines with 'time' outside [0, 1]",
+    "user": "lines with a negative 'user'",
+    "track": "lines with a negative 'track'",
+    "recommendation": "lines with a negative 'recommendation'",
+    DUPLICATE: "duplicate lines (the same as an earlier line)",
+}
+# The reason given for a line of each kind of impossible value.
+RANGE_REASONS = {
+    "message": f"'message' is neither {' nor '.join(MESSAGES)}",
+    "time": "'time' outside [0, 1]",
+    "user": "negative 'user'",
+    "track": "negative 'track'",
+    "recommendation": "negative 'recommendation'",
+}
 
 
 @dataclass(frozen=True)
@@ -57,8 +101,24 @@ class BadLine:
     line: int
     reason: str
 
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
     def __str__(self) -> str:
-        return f"{self.file}:{self.line} ({self.reason})"
+        return f"{self.where} ({self.reason})"
+
+    def named(self, kind: str) -> str:
+        """As a report names it under its kind: with its reason where the kind does not say all."""
+        return self.where if RANGE_REASONS.get(kind) == self.reason else str(self)
+
+
+@dataclass
+class Skipped:
+    """The lines of one kind that were left out: how many, and the first few in reading order."""
+
+    lines: int = 0
+    examples: list[BadLine] = field(default_factory=list)
 
 
 @dataclass
@@ -69,8 +129,10 @@ class Log:
     events: pl.DataFrame
     files: list[Path]
     lines: int  # lines expected to hold an event: blank lines and cut final lines excluded
-    bad: int
+    bad: int  # unusable lines: unreadable or impossible (every kind but duplicates)
     bad_examples: list[BadLine] = field(default_factory=list)
+    # every line left out, by kind (KINDS, in that order), duplicates included
+    skipped: dict[str, Skipped] = field(default_factory=dict)
     truncated: list[Path] = field(default_factory=list)
     # the decoded `experiments` objects, by their JSON text (when the schema reads them)
     experiment_objects: dict[str, dict] = field(default_factory=dict)
@@ -78,6 +140,14 @@ class Log:
     @property
     def bad_share(self) -> float:
         return self.bad / self.lines if self.lines else 0.0
+
+    @property
+    def duplicates(self) -> int:
+        return self.skipped[DUPLICATE].lines if DUPLICATE in self.skipped else 0
+
+    @property
+    def skipped_lines(self) -> int:
+        return self.bad + self.duplicates
 
     def experiment_names(self) -> dict[str, int]:
         """Each experiment named in the log, with the number of events that carry it."""
@@ -204,9 +274,19 @@ def empty_frame(schema: Schema) -> pl.DataFrame:
     return pl.DataFrame(schema={**schema, "line": pl.Int64})
 
 
+def line_hashes(data: bytes) -> pl.DataFrame:
+    """HASHES of the content of each line of `data` (row i: line i + 1), by polars."""
+    try:
+        text = pl.Series([data], dtype=pl.Binary).cast(pl.String)
+    except pl.exceptions.PolarsError:  # not UTF-8: such lines are unreadable anyway
+        text = pl.Series([data.decode("utf-8", "replace")])
+    line = pl.lit(text).str.split("\n").explode()
+    return pl.select(line.hash(1).alias(HASHES[0]), line.hash(2).alias(HASHES[1]))
+
+
 def parse_file(path: Path, schema: Schema) -> tuple[pl.DataFrame, list, int, bool]:
-    """Rows of one file with their line numbers, (line, reason) of lines that are not JSON, the
-    number of lines that should hold events, and whether the final line was cut off."""
+    """Rows of one file with their line numbers and HASHES, (line, reason) of lines that are not
+    JSON, the number of lines that should hold events, and whether the final line was cut off."""
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -236,21 +316,48 @@ def parse_file(path: Path, schema: Schema) -> tuple[pl.DataFrame, list, int, boo
             expected += 1
         else:
             truncated = True
+    hashes = line_hashes(data)
+    at = frame["line"] - 1
+    frame = frame.with_columns(hashes[name].gather(at) for name in HASHES)
     return frame, bad, expected, truncated
 
 
-def invalid_reason(schema: Schema) -> pl.Expr:
-    """Why a parsed row cannot be used, or null when it can (the first reason found)."""
+def invalid_reason(schema: Schema, parsed: Iterable[str]) -> pl.Expr:
+    """Why a parsed row cannot be used, or null when it can (the first reason found): a field of
+    `schema` missing, of the wrong type or not finite, then an impossible value in any RANGED
+    field that was `parsed` (a null one, an optional field the event lacks, is not checked)."""
     checks = [(pl.col(name).is_null(), f"missing or invalid {name!r}") for name in schema]
     checks += [
         (~pl.col(name).is_finite(), f"{name!r} is not finite")
         for name, dtype in schema.items()
         if dtype == pl.Float64
     ]
-    if "message" in schema:
-        neither = " nor ".join(MESSAGES)
-        checks.append((~pl.col("message").is_in(list(MESSAGES)), f"'message' is neither {neither}"))
+    impossible = {
+        "message": ~pl.col("message").is_in(list(MESSAGES)),
+        "time": ~pl.col("time").is_between(0.0, 1.0),
+        "user": pl.col("user") < 0,
+        "track": pl.col("track") < 0,
+        "recommendation": pl.col("recommendation") < 0,
+    }
+    checks += [(impossible[name], RANGE_REASONS[name]) for name in RANGED if name in parsed]
     return pl.coalesce([pl.when(condition).then(pl.lit(reason)) for condition, reason in checks])
+
+
+def kind_of(reason: pl.Expr) -> pl.Expr:
+    """The kind (KINDS) of a reason given by invalid_reason."""
+    kinds = {text: name for name, text in RANGE_REASONS.items()}
+    return reason.replace_strict(kinds, default=UNREADABLE, return_dtype=pl.String)
+
+
+def skipped_by_kind(lines: pl.DataFrame, files: list[Path]) -> dict[str, Skipped]:
+    """Count and first examples of each kind, from lines (file, line, reason, kind) in reading
+    order."""
+    counts = dict(lines.group_by("kind").len().iter_rows())
+    first = lines.group_by("kind", maintain_order=True).head(MAX_EXAMPLES)
+    skipped = {kind: Skipped(counts[kind]) for kind in KINDS if kind in counts}
+    for file, line, reason, kind in first.select("file", "line", "reason", "kind").iter_rows():
+        skipped[kind].examples.append(BadLine(files[file], line, reason))
+    return skipped
 
 
 def decode_experiments(texts: list[str]) -> dict[str, dict | None]:
@@ -267,54 +374,82 @@ def decode_experiments(texts: list[str]) -> dict[str, dict | None]:
 def read_log(files: list[Path], schema: Schema = SCHEMA, optional: Schema | None = None) -> Log:
     """Every usable event of the files, in reading order, with the schema's fields, and the
     `optional` ones where an event has them (null elsewhere: older logs lack botify's newer
-    fields, and a wrong value there makes no event unusable)."""
-    frames, bad_examples = [], []
-    bad = lines = 0
+    fields, and a wrong value there makes no event unusable, except an impossible one in a
+    RANGED field)."""
+    frames, unparsed_lines = [], []
+    lines = 0
     truncated = []
-    parsed = {**schema, **(optional or {})}
+    wanted = {**schema, **(optional or {})}
+    parsed = {**RANGED, **wanted}
     for index, path in enumerate(files):
         frame, unparsed, expected, cut = parse_file(path, parsed)
         lines += expected
-        bad += len(unparsed)
-        bad_examples += [BadLine(path, n, why) for n, why in sorted(unparsed)[:MAX_EXAMPLES]]
+        unparsed_lines += [(index, number, reason) for number, reason in unparsed]
         if cut:
             truncated.append(path)
         frames.append(frame.with_columns(file=pl.lit(index, pl.Int32)))
     if frames:
         events = pl.concat(frames)
     else:
-        events = empty_frame(parsed).with_columns(file=pl.lit(0, pl.Int32))
+        empty = empty_frame(parsed).with_columns(pl.lit(None, pl.UInt64).alias(h) for h in HASHES)
+        events = empty.with_columns(file=pl.lit(0, pl.Int32))
 
     objects: dict[str, dict | None] = {}
     if "experiments" in schema:
         objects = decode_experiments(events["experiments"].drop_nulls().unique().to_list())
     not_objects = [text for text, value in objects.items() if value is None]
-    events = events.with_columns(reason=invalid_reason(schema))
+    events = events.with_columns(reason=invalid_reason(schema, parsed))
     if not_objects:
         events = events.with_columns(
             reason=pl.when(pl.col("reason").is_null() & pl.col("experiments").is_in(not_objects))
             .then(pl.lit("'experiments' is not an object"))
             .otherwise(pl.col("reason"))
         )
-    rejected = events.filter(pl.col("reason").is_not_null())
-    bad += rejected.height
-    for file, line, reason in rejected.select("file", "line", "reason").head(MAX_EXAMPLES).rows():
-        bad_examples.append(BadLine(files[file], line, reason))
-    # Examples in reading order, so the first one named is the first one met.
-    order = {path: i for i, path in enumerate(files)}
-    bad_examples.sort(key=lambda b: (order[b.file], b.line))
+    located = ["file", "line", "reason", "kind"]
+    unusable = pl.concat(
+        [
+            pl.DataFrame(
+                unparsed_lines,
+                schema={"file": pl.Int32, "line": pl.Int64, "reason": pl.String},
+                orient="row",
+            ).with_columns(kind=pl.lit(UNREADABLE)),
+            events.filter(pl.col("reason").is_not_null()).select(
+                "file", "line", "reason", kind=kind_of(pl.col("reason"))
+            ),
+        ]
+    ).sort("file", "line")
+    first_bad = unusable.head(MAX_EXAMPLES).rows()
+    bad_examples = [BadLine(files[file], line, why) for file, line, why, _ in first_bad]
 
+    # Duplicates among the usable lines: every copy after the first of the same content.
+    events = events.filter(pl.col("reason").is_null()).with_columns(
+        copy=~pl.struct(*HASHES).is_first_distinct()
+    )
+    copies = events.filter("copy").select(
+        "file", "line", *HASHES, reason=pl.lit("duplicate"), kind=pl.lit(DUPLICATE)
+    )
+    skipped = skipped_by_kind(pl.concat([unusable, copies.select(located)]), files)
+    if copies.height:
+        originals = events.filter(~pl.col("copy")).select(*HASHES, "file", "line")
+        first = copies.head(MAX_EXAMPLES).join(originals, on=list(HASHES), suffix="_first")
+        skipped[DUPLICATE].examples = [
+            BadLine(files[f], n, f"same as {files[of]}:{on}")
+            for f, n, of, on in first.select("file", "line", "file_first", "line_first").rows()
+        ]
+
+    unwanted = [name for name in parsed if name not in wanted]
     events = (
-        events.filter(pl.col("reason").is_null())
-        .drop("reason", "line", "file")
+        events.filter(~pl.col("copy"))
+        .drop("reason", "line", "file", "copy", *HASHES, *unwanted)
         .with_row_index("seq")
     )
     return Log(
         events=events,
         files=files,
         lines=lines,
-        bad=bad,
-        bad_examples=bad_examples[:MAX_EXAMPLES],
+        bad=unusable.height,
+        bad_examples=bad_examples,
+        skipped=skipped,
         truncated=truncated,
         experiment_objects={k: v for k, v in objects.items() if v is not None},
     )

@@ -22,7 +22,10 @@ Choices where the issue is silent:
 - --split weights are in arm order C, T1, T2, ...; they may name more arms than the log has (an
   arm that got no user is the worst mismatch); default: equal over the arms in the log.
 - --max-bad-lines is a share of the lines (0.01, or "1%"); blank lines do not count, and a cut
-  final line of a file (a live log copied mid-write) is reported apart and not counted.
+  final line of a file (a live log copied mid-write) is reported apart and not counted. Lines
+  with an impossible value (`time` outside [0, 1], a negative id, an unknown `message`) count
+  as unusable; exact duplicate lines are dropped and reported but do not count
+  (offline.logs.reading).
 - Users are counted per arm for the SRM check; a user seen in two arms counts in both, and is a
   unit of each arm in the metrics, as in the course (the header names such users).
 - The Holm family is every arm x metric of the course's test; CUPED rows are shown beside it,
@@ -166,8 +169,9 @@ def load(paths: list[str], limit: float, option: str) -> Log:
     if log.bad_share > limit:
         examples = "; ".join(str(b) for b in log.bad_examples)
         raise InputError(
-            f"{log.bad:,} of {log.lines:,} lines{option} ({log.bad_share:.2%}) are unreadable or "
-            f"lack a required field, above --max-bad-lines {limit:g}: {examples}"
+            f"{log.bad:,} of {log.lines:,} lines{option} ({log.bad_share:.2%}) are unreadable, "
+            f"lack a required field or hold an impossible value, above --max-bad-lines "
+            f"{limit:g}: {examples}"
         )
     if not log.events.height:
         raise InputError(f"no events in {', '.join(paths)}{option}")

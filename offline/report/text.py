@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
-from offline.logs.reading import Log, time_span
+from offline.logs.reading import KINDS, Log, time_span
 from offline.report.assignment import Assignment
 from offline.report.serving import Serving
 
@@ -89,9 +89,13 @@ def srm_verdict(report: Report) -> str:
 
 
 def log_lines(log: Log) -> str:
-    text = f"{log.lines:,} read from {len(log.files)} files, {log.bad:,} skipped"
-    if log.bad:
-        text += f" ({log.bad_share:.3%}), e.g. " + "; ".join(str(b) for b in log.bad_examples)
+    skipped = log.skipped_lines
+    text = f"{log.lines:,} read from {len(log.files)} files, {skipped:,} skipped"
+    if skipped:
+        text += f" ({skipped / log.lines:.3%}): " + "; ".join(
+            f"{kind.lines:,} {KINDS[name]}, e.g. " + ", ".join(b.named(name) for b in kind.examples)
+            for name, kind in log.skipped.items()
+        )
     if log.truncated:
         text += f"; cut final line (log copied mid-write) in: {', '.join(map(str, log.truncated))}"
     return text

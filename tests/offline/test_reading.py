@@ -92,9 +92,9 @@ def test_a_corrupt_line_deep_in_a_big_file_is_found_exactly(tmp_path):
 
 
 def test_cut_final_line_is_reported_apart_from_bad_lines(tmp_path):
-    line = json.dumps(event(1, 1)) + "\n"
-    (tmp_path / "events.jsonl").write_text(line * 3 + line[:30])
-    (tmp_path / "events.jsonl.1").write_text(line * 2 + line.strip())  # complete, no newline
+    lines = [json.dumps(event(1, t)) + "\n" for t in range(6)]  # distinct: no duplicates
+    (tmp_path / "events.jsonl").write_text("".join(lines[:3]) + lines[3][:30])
+    (tmp_path / "events.jsonl.1").write_text("".join(lines[3:5]) + lines[5].strip())  # no newline
     log = read(tmp_path)
     assert log.truncated == [tmp_path / "events.jsonl"]
     assert log.bad == 0
