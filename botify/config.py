@@ -44,6 +44,10 @@ DEFAULTS: dict[str, Any] = {
     "history_length": 20,
     "history_ttl_seconds": 7 * 24 * 3600,
     "max_body_bytes": 4096,
+    # A request's line and headers must arrive within this (from the connection's start, or a
+    # kept-alive connection's next first byte): a slower client gets a 408 and is closed.
+    # 0: no bound. botify serve's workers (botify.workers) apply it.
+    "header_timeout_seconds": 5.0,
     "redis_timeout_seconds": 0.5,
     "swap_grace_seconds": 2.0,
     # List sources up to this size are held whole in each process's memory (no round trip);
@@ -184,6 +188,7 @@ def check(config: Config) -> None:
         "swap_grace_seconds",
         "version_check_seconds",
         "log_retry_seconds",
+        "header_timeout_seconds",
     ):
         value = config[key]
         if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:

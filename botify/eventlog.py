@@ -16,7 +16,10 @@ counts them, and once the folder takes writes again each loss is recorded in
 
 Rotation is by size, in the order botify.lognames owns: events.jsonl -> events.jsonl.1 -> ...
 (or the course's data.json -> data.json.1 -> ..., config.json's `log_file`)
-up to `backups` files; with backups=0 the file is never rotated.
+up to `backups` files; with backups=0 the file is never rotated. A rotation that deletes the
+oldest backup is not silent either: the process that rotates counts that file's events and their
+time span, says so on stderr, counts them in `stats()` ("rotated_away") and records them in
+`lost_events.ndjson` with `"reason": "rotated"` (write losses have `"reason": "write_failed"`).
 """
 
 from __future__ import annotations
@@ -62,13 +65,17 @@ class Loss:
     first_ms: int
     last_ms: int
     error: str
+    reason: str = "write_failed"  # or "rotated": the oldest backup deleted at a rotation
+    extra: dict | None = None
 
     def record(self) -> dict:
         return {
             "lost": self.events,
             "from_timestamp": self.first_ms,
             "to_timestamp": self.last_ms,
+            "reason": self.reason,
             "error": self.error,
+            **(self.extra or {}),
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "recorded_at": int(time.time() * 1000),
@@ -114,6 +121,7 @@ class EventLog:
         self._losses: list[Loss] = []  # not yet recorded in lost_events.ndjson
         self.written = 0
         self.lost = 0
+        self.rotated_away = 0  # events in backups this process deleted at rotation
         self.last_error: str | None = None
         self._failing = False
 
@@ -149,6 +157,7 @@ class EventLog:
             "written": self.written,
             "pending": pending + self._queue.qsize(),
             "lost": self.lost,
+            "rotated_away": self.rotated_away,
             "error": self.last_error if degraded else None,
         }
 
@@ -281,11 +290,46 @@ class EventLog:
         return self._fd
 
     def _rotate(self) -> None:
+        self._count_rotated_away()
         for number in range(self.backups - 1, 0, -1):
             source = self.directory / backup_name(number, self.live)
             if source.exists():
                 os.replace(source, self.directory / backup_name(number + 1, self.live))
         os.replace(self.path, self.directory / backup_name(1, self.live))
+
+    def _count_rotated_away(self) -> None:
+        """The oldest backup is about to be replaced: count its events (a Loss with reason
+        "rotated", recorded once the lock is released)."""
+        oldest = self.directory / backup_name(self.backups, self.live)
+        try:
+            events, first_ms, last_ms = count_events(oldest)
+        except FileNotFoundError:
+            return
+        except OSError as error:
+            log.error("event log: cannot count the events of %s before rotation: %s", oldest, error)
+            return
+        if not events:
+            return
+        self.rotated_away += events
+        loss = Loss(
+            events,
+            first_ms,
+            last_ms,
+            f"rotated away: log_backups is {self.backups}",
+            reason="rotated",
+            extra={"log_backups": self.backups, "rotated_file": oldest.name},
+        )
+        self._losses.append(loss)
+        log.warning(
+            "event log: rotation deleted %s: %d events (timestamps %d to %d) rotated away "
+            "(log_backups %d; %d by this process so far)",
+            oldest,
+            events,
+            first_ms,
+            last_ms,
+            self.backups,
+            self.rotated_away,
+        )
 
     # -- stopping ------------------------------------------------------------------------
 
@@ -316,6 +360,32 @@ class EventLog:
         """Write everything queued so far, from the calling thread, and keep logging."""
         if self._pid == os.getpid() and not self._closed:
             self._drain()
+
+
+def count_events(path: Path, chunk: int = 1 << 20) -> tuple[int, int, int]:
+    """A log file's events (its lines) and the first and last event's timestamps (0
+    where no line at that end parses)."""
+    events = 0
+    head = b""
+    tail = b""
+    with open(path, "rb") as file:
+        while block := file.read(chunk):
+            events += block.count(b"\n")
+            if len(head) < 65536:
+                head += block[:65536]
+            tail = (tail + block)[-65536:]
+    if tail and not tail.endswith(b"\n"):
+        events += 1  # a last line without its newline is an event too
+    return events, _timestamp(head.splitlines()), _timestamp(reversed(tail.splitlines()))
+
+
+def _timestamp(lines) -> int:
+    for line in lines:
+        try:
+            return int(ujson.loads(line)["timestamp"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return 0
 
 
 def _write_whole(fd: int, data: bytes) -> None:

@@ -23,6 +23,13 @@ from botify.redis_server import DEFAULT_HOST, RedisServer, port_in_use
 # Chosen by measurement (bench/service.py; figures in README.md).
 DEFAULT_WORKER_CLASS = "gevent"
 DEFAULT_PORT = 5001
+# `--worker-class NAME` -> the class gunicorn runs: gunicorn's of that name with JSON errors and a
+# header read timeout (botify.workers).
+WORKER_CLASSES = {
+    "gevent": "botify.workers.GeventWorker",
+    "gthread": "botify.workers.ThreadWorker",
+    "sync": "botify.workers.SyncWorker",
+}
 
 
 def _flush_event_log(server, worker) -> None:
@@ -62,6 +69,8 @@ class BotifyApplication(BaseApplication):
         config = self.botify_config
         if config.source is not None:
             config = load_config(config.source).with_overrides(**self.overrides)
+        # Read by the worker (botify.workers) for the connections it serves.
+        self.header_timeout = config["header_timeout_seconds"]
         app = create_app(config, in_flight=in_flight(self.options))
         # Everything built so far lives as long as the worker: out of the collector's sight, a
         # full collection no longer walks it (it made p99 latency spikes).
@@ -71,9 +80,9 @@ class BotifyApplication(BaseApplication):
 
 def in_flight(options: dict) -> int:
     """The requests one worker may handle at once, under these gunicorn options."""
-    if options["worker_class"] == "gevent":
+    if options["worker_class"] == WORKER_CLASSES["gevent"]:
         return options["worker_connections"]
-    if options["worker_class"] == "gthread":
+    if options["worker_class"] == WORKER_CLASSES["gthread"]:
         return options["threads"]
     return 1
 
@@ -82,7 +91,7 @@ def gunicorn_options(args) -> dict:
     options = {
         "bind": f"{args.host}:{args.port}",
         "workers": args.workers,
-        "worker_class": args.worker_class,
+        "worker_class": WORKER_CLASSES[args.worker_class],
         "timeout": 30,
         "graceful_timeout": 10,
         "keepalive": 75,
@@ -109,7 +118,7 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--worker-class",
         default=DEFAULT_WORKER_CLASS,
-        choices=("gevent", "gthread", "sync"),
+        choices=tuple(WORKER_CLASSES),
         help=f"gunicorn worker class ({DEFAULT_WORKER_CLASS}, chosen by measurement)",
     )
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker (4)")

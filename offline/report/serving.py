@@ -3,9 +3,10 @@
 From the fields botify adds to each event (botify.events): `recommender` (the chain link that
 answered), `failed` (the links before it that raised or answered no catalog track) and
 `data_version`; and from the `lost_events.ndjson` files the event log writes beside itself
-when it had to give up on events (botify.eventlog). An arm whose own recommender failed, or
-answered under half of its requests, was judged on its fallbacks: the report says so on top, as
-it does when the data changed during the experiment or events were lost.
+when it had to give up on events or deleted its oldest backup at a rotation (botify.eventlog).
+An arm whose own recommender failed, or answered under half of its requests, was judged on its
+fallbacks: the report says so on top, as it does when the data changed during the experiment or
+events were lost (written or rotated away).
 
 The "own" recommender of an arm is the first link of its chain, known only from the service's
 config (`botify ab --config`); without it the failures are still reported.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -40,7 +42,21 @@ class Serving:
 
     @property
     def lost_events(self) -> int:
+        """Events the log lost, written or rotated away."""
         return sum(int(record["lost"]) for record in self.lost)
+
+    @property
+    def write_losses(self) -> list[dict]:
+        return [record for record in self.lost if not rotated(record)]
+
+    @property
+    def rotations(self) -> list[dict]:
+        return [record for record in self.lost if rotated(record)]
+
+
+def rotated(record: dict) -> bool:
+    """A record of a backup deleted at rotation (botify.eventlog), not of a failed write."""
+    return record.get("reason") == "rotated"
 
 
 def own_links(config: Config, experiment: str) -> dict[str, str]:
@@ -116,10 +132,13 @@ def account(
         .sort("first_ms")
     )
     first_ms, last_ms = time_span(events)
+    # Events rotated away are gone from the files read, so they fall before the span seen; any
+    # rotated away before its end count.
     lost = [
         record
         for record in find_loss_records(log_files)
-        if record["to_timestamp"] >= first_ms and record["from_timestamp"] <= last_ms
+        if record["from_timestamp"] <= last_ms
+        and (rotated(record) or record["to_timestamp"] >= first_ms)
     ]
     serving = Serving(links, versions, own or {}, lost)
     serving.warnings = warnings(serving)
@@ -152,11 +171,28 @@ def warnings(serving: Serving) -> list[str]:
             f"the data changed during the experiment: {known.height} data versions "
             f"({', '.join(known['data_version'])}); see 'Data versions' below"
         )
-    if serving.lost:
-        errors = sorted({str(record.get("error", "")) for record in serving.lost})
+    losses = serving.write_losses
+    if losses:
+        errors = sorted({str(record.get("error", "")) for record in losses})
         said.append(
-            f"the service's event log lost {serving.lost_events:,} events within the "
-            f"experiment's span ({'; '.join(errors)}; recorded in "
-            f"{', '.join(sorted({r['file'] for r in serving.lost}))}): the report cannot see them"
+            f"the service's event log lost {sum(int(r['lost']) for r in losses):,} events within "
+            f"the experiment's span ({'; '.join(errors)}; recorded in "
+            f"{', '.join(sorted({r['file'] for r in losses}))}): the report cannot see them"
+        )
+    rotations = serving.rotations
+    if rotations:
+        backups = sorted({str(record.get("log_backups", "?")) for record in rotations})
+        first = min(int(record["from_timestamp"]) for record in rotations)
+        last = max(int(record["to_timestamp"]) for record in rotations)
+        said.append(
+            f"{sum(int(r['lost']) for r in rotations):,} events rotated away (log_backups "
+            f"{', '.join(backups)}) between {_when(first)} and {_when(last)}: the log's oldest "
+            f"files were deleted before this report read them (recorded in "
+            f"{', '.join(sorted({r['file'] for r in rotations}))}); a larger log_backups keeps "
+            "them"
         )
     return said
+
+
+def _when(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -90,7 +90,14 @@ def test_a_log_that_recovers_writes_what_waited(tmp_path):
     folder.unlink()  # the folder can be made now
     log.write(event(5))
     log.flush()
-    assert log.stats() == {"status": "ok", "written": 6, "pending": 0, "lost": 0, "error": None}
+    assert log.stats() == {
+        "status": "ok",
+        "written": 6,
+        "pending": 0,
+        "lost": 0,
+        "rotated_away": 0,
+        "error": None,
+    }
     log.close()
     lines = (folder / LOG_FILE).read_text().splitlines()
     assert [json.loads(line)["user"] for line in lines] == list(range(6))
