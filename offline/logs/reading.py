@@ -421,28 +421,28 @@ def read_log(files: list[Path], schema: Schema = SCHEMA, optional: Schema | None
     first_bad = unusable.head(MAX_EXAMPLES).rows()
     bad_examples = [BadLine(files[file], line, why) for file, line, why, _ in first_bad]
 
-    # Duplicates among the usable lines: every copy after the first of the same content.
-    events = events.filter(pl.col("reason").is_null()).with_columns(
-        copy=~pl.struct(*HASHES).is_first_distinct()
-    )
+    # Duplicates among the usable lines: every copy after the first of the same content. One
+    # hash finds the few candidates cheaply; both decide among them. The table is filtered once
+    # (a filter copies every column).
+    usable = pl.col("reason").is_null()
+    keys = [pl.when(usable).then(pl.col(name)).alias(name) for name in HASHES]
+    events = events.with_columns(copy=usable & keys[0].is_duplicated())
+    if events["copy"].any():
+        events = events.with_columns(copy=usable & ~pl.struct(keys).is_first_distinct())
     copies = events.filter("copy").select(
         "file", "line", *HASHES, reason=pl.lit("duplicate"), kind=pl.lit(DUPLICATE)
     )
     skipped = skipped_by_kind(pl.concat([unusable, copies.select(located)]), files)
     if copies.height:
-        originals = events.filter(~pl.col("copy")).select(*HASHES, "file", "line")
+        originals = events.filter(usable & ~pl.col("copy")).select(*HASHES, "file", "line")
         first = copies.head(MAX_EXAMPLES).join(originals, on=list(HASHES), suffix="_first")
         skipped[DUPLICATE].examples = [
             BadLine(files[f], n, f"same as {files[of]}:{on}")
             for f, n, of, on in first.select("file", "line", "file_first", "line_first").rows()
         ]
 
-    unwanted = [name for name in parsed if name not in wanted]
-    events = (
-        events.filter(~pl.col("copy"))
-        .drop("reason", "line", "file", "copy", *HASHES, *unwanted)
-        .with_row_index("seq")
-    )
+    keep = usable & ~pl.col("copy")
+    events = events.select(*wanted, keep=keep).filter("keep").drop("keep").with_row_index("seq")
     return Log(
         events=events,
         files=files,
