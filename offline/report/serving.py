@@ -37,7 +37,8 @@ class Serving:
     # per data version: events, first and last timestamp (ms)
     versions: pl.DataFrame
     own: dict[str, str]  # arm -> its chain's first link, when the config was given
-    lost: list[dict] = field(default_factory=list)  # loss records within the span
+    lost: list[dict] = field(default_factory=list)  # every loss record of the folders read
+    span: tuple[int, int] = (0, 0)  # the events' first and last timestamps (ms)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -131,16 +132,11 @@ def account(
         )
         .sort("first_ms")
     )
-    first_ms, last_ms = time_span(events)
-    # Events rotated away are gone from the files read, so they fall before the span seen; any
-    # rotated away before its end count.
-    lost = [
-        record
-        for record in find_loss_records(log_files)
-        if record["from_timestamp"] <= last_ms
-        and (rotated(record) or record["to_timestamp"] >= first_ms)
-    ]
-    serving = Serving(links, versions, own or {}, lost)
+    # Every loss record counts, wherever it falls in time: events lost after the last logged
+    # line (a disk that filled and stayed full) are answered events the report cannot see as
+    # much as those lost within the span.
+    lost = find_loss_records(log_files)
+    serving = Serving(links, versions, own or {}, lost, time_span(events))
     serving.warnings = warnings(serving)
     return serving
 
@@ -175,8 +171,8 @@ def warnings(serving: Serving) -> list[str]:
     if losses:
         errors = sorted({str(record.get("error", "")) for record in losses})
         said.append(
-            f"the service's event log lost {sum(int(r['lost']) for r in losses):,} events within "
-            f"the experiment's span ({'; '.join(errors)}; recorded in "
+            f"the service's event log lost {sum(int(r['lost']) for r in losses):,} events "
+            f"({when_lost(losses, serving.span)}; {'; '.join(errors)}; recorded in "
             f"{', '.join(sorted({r['file'] for r in losses}))}): the report cannot see them"
         )
     rotations = serving.rotations
@@ -192,6 +188,21 @@ def warnings(serving: Serving) -> list[str]:
             "them"
         )
     return said
+
+
+def when_lost(losses: list[dict], span: tuple[int, int]) -> str:
+    """How many of the lost events fell before, within and after the logged span."""
+    first, last = span
+    parts = {"before": 0, "within": 0, "after": 0}
+    for record in losses:
+        if int(record["to_timestamp"]) < first:
+            parts["before"] += int(record["lost"])
+        elif int(record["from_timestamp"]) > last:
+            parts["after"] += int(record["lost"])
+        else:
+            parts["within"] += int(record["lost"])
+    said = [f"{count:,} {where}" for where, count in parts.items() if count]
+    return ", ".join(said) + " the logged span"
 
 
 def _when(ms: int) -> str:

@@ -82,6 +82,30 @@ def test_lost_events_and_changed_data_are_flagged(tmp_path, monkeypatch, capsys)
     assert "| events lost by the log | **42** (see above) |" in head
 
 
+def test_losses_after_the_last_logged_line_are_counted_too(tmp_path, monkeypatch, capsys):
+    """A disk that filled and stayed full: the losses fall after everything logged."""
+    _, logs = served_log(tmp_path, monkeypatch, [{"recommender": "top_pop"}])
+    events = [json.loads(line) for line in (logs / "events.jsonl").read_text().splitlines()]
+    first, last = events[0]["timestamp"], events[-1]["timestamp"]
+    records = [
+        {"lost": 5, "from_timestamp": first - 900, "to_timestamp": first - 100},
+        {"lost": 7, "from_timestamp": first, "to_timestamp": last},
+        {"lost": 3157, "from_timestamp": last + 2, "to_timestamp": last + 60_000},
+    ]
+    (logs / LOST_FILE).write_text(
+        "".join(
+            json.dumps({**r, "error": "No space left on device (OSError)"}) + "\n" for r in records
+        )
+    )
+    assert main([str(logs), "--experiment", "AB", "--out", str(tmp_path / "r")]) == 0
+    head = capsys.readouterr()[0].split("## Arms")[0]
+    assert (
+        "the service's event log lost 3,169 events (5 before, 7 within, 3,157 after the logged span"
+        in head
+    )
+    assert "| events lost by the log | **3,169** (see above) |" in head
+
+
 def test_a_broken_loss_record_is_named(tmp_path, monkeypatch, capsys):
     _, logs = served_log(tmp_path, monkeypatch, [{"recommender": "top_pop"}])
     (logs / LOST_FILE).write_text("not json\n")
