@@ -2,7 +2,6 @@
 
 from botify.recommenders.base import Recommender, pick
 from botify.recommenders.builtin import (
-    BUILTIN,
     Contextual,
     HistoryI2I,
     Indexed,
@@ -12,7 +11,7 @@ from botify.recommenders.builtin import (
     StickyArtist,
     TopPop,
 )
-from botify.recommenders.chain import Chain, Link, build_chain, recommender_class
+from botify.recommenders.chain import BUILTIN, Chain, Link, build_chain, recommender_class
 from botify.recommenders.course_i2i import CourseI2I
 
 __all__ = [

@@ -36,13 +36,17 @@ import redis
 from botify.config import ConfigError
 from botify.data import DataView, Read, history_key
 from botify.recommenders.base import Recommender, request_streams
-from botify.recommenders.builtin import BUILTIN, Random
+from botify.recommenders.builtin import BUILTIN as BOTIFYS_OWN
+from botify.recommenders.builtin import Random
 from botify.recommenders.course_adapter import CourseAdapter, is_course_class
-from botify.recommenders.course_i2i import CourseI2I  # noqa: F401 (adds course_i2i to BUILTIN)
+from botify.recommenders.course_i2i import CourseI2I
 from botify.recommenders.explore import Exploring
 
 log = logging.getLogger(__name__)
 LOG_EVERY_SECONDS = 10.0  # a failing link's log lines after its first, at most
+
+# Every built-in recommender by its config name: botify's own and the course's control.
+BUILTIN: dict[str, type[Recommender]] = {**BOTIFYS_OWN, "course_i2i": CourseI2I}
 
 LINK_KEYS = ("recommender", "name", "skip_below", "skip_at_or_below", "explore", "course")
 

@@ -19,7 +19,8 @@ Constructor parameters are given by name:
 - with "track": `get(track id)` is a pickled `botify.track.Track` (track, artist, title,
   recommendations: the list the catalog's line carries, else empty); `randomkey()` a random
   catalog track id, as bytes;
-- with "catalog": a `botify.track.Catalog` (`from_bytes` is pickle.loads, `to_bytes` pickle.dumps);
+- with "catalog": a `botify.track.Catalog` (`from_bytes` unpickles track records and plain values
+  only, `to_bytes` pickles);
 - with "fallback" or "random": a recommender whose `recommend_next` passes the request to the
   chain's next link, which answers and is the link the event log names;
 - any other parameter is mapped in the link's "course" object: to a list source of the config
@@ -33,7 +34,8 @@ list with `get`, or a value with `lrange`, raises as Redis would (WRONGTYPE).
 
 Pickle: DESIGN.md forbids it in the shared cache, and nothing read from Redis is unpickled here.
 botify keeps JSON and packed integers in Redis; the adapter pickles what a course class asks for
-from those, in this process, and the class's `from_bytes` unpickles only those bytes.
+from those, in this process (botify.track.dumps), and `Catalog.from_bytes` refuses to build any
+object but a track record or a plain value.
 
 Reads: the user's history, the previous track's catalog list (for its Track), the previous
 track's list in each mapped item source and the user's list in each mapped user source are
@@ -57,7 +59,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import pickle
 import random
 import re
 from collections.abc import Callable
@@ -68,11 +69,11 @@ import numpy as np
 from botify.data import DataView, Read, history_key, items_key, users_key
 from botify.dataset import CATALOG_SOURCE, Catalog
 from botify.recommenders.base import Recommender
+from botify.recommenders.course_i2i import COURSE_HISTORY
 from botify.recommenders.genres import catalog_records
 from botify.track import Catalog as CourseCatalog
-from botify.track import Track
+from botify.track import Track, dumps
 
-COURSE_HISTORY = 10  # the course's LISTEN_HISTORY_LIMIT: its listen lists hold the last 10
 ROLES = ("listens", "artists", "tracks", "catalog", "fallback")
 LIST_KINDS = ("items", "users")
 UNDERSTOOD = (
@@ -288,7 +289,7 @@ class TrackRecords(CourseRedis):
     def value(self, key: str) -> bytes | None:
         track_id = _id(key)
         track = None if track_id is None else self.course.track(track_id)
-        return None if track is None else pickle.dumps(track)
+        return None if track is None else dumps(track)
 
     def randomkey(self) -> bytes:
         ids = self.course.data.catalog.ids
@@ -303,7 +304,7 @@ class ArtistTracks(CourseRedis):
         artist = names.numbers.get(key)
         if artist is None:
             return None
-        return pickle.dumps(names.catalog.tracks_of_artist(artist).tolist())
+        return dumps(names.catalog.tracks_of_artist(artist).tolist())
 
     def randomkey(self) -> bytes:
         return random.choice(self.course.names().names).encode()
@@ -327,7 +328,7 @@ class ListSource(CourseRedis):
             listed = data.item_recommendations(self.source, key_id)
         else:
             listed = data.user_recommendations(self.source, key_id)
-        return None if listed is None else pickle.dumps(listed.tolist())
+        return None if listed is None else dumps(listed.tolist())
 
 
 class NextLink:

@@ -40,7 +40,7 @@ from __future__ import annotations
 import numpy as np
 
 from botify.data import DataView
-from botify.recommenders.builtin import BUILTIN, HistoryI2I
+from botify.recommenders.builtin import HistoryI2I
 from botify.recommenders.draws import Ranked, Weighted
 
 COURSE_HISTORY = 10  # the course's LISTEN_HISTORY_LIMIT
@@ -88,6 +88,3 @@ class CourseI2I(HistoryI2I):
         tracks = np.fromiter(answers, dtype=np.int64, count=len(answers))
         weights = np.fromiter(answers.values(), dtype=np.float64, count=len(answers))
         return Weighted(tracks, weights)
-
-
-BUILTIN["course_i2i"] = CourseI2I

@@ -67,8 +67,19 @@ def event_schema(names: list[str]) -> Schema:
 
 # The A/B report's fields.
 SCHEMA = event_schema(["message", "timestamp", "user", "time", "latency", "experiments"])
-# Fields checked for impossible values wherever an event has them, whatever the reader asks for.
-RANGED = event_schema(["message", "user", "track", "time", "recommendation"])
+# Each field checked for impossible values wherever an event has it, whatever the reader asks
+# for: the value no event the service writes can hold, and the reason a line of it is given.
+IMPOSSIBLE: dict[str, tuple[pl.Expr, str]] = {
+    "message": (
+        ~pl.col("message").is_in(list(MESSAGES)),
+        f"'message' is neither {' nor '.join(MESSAGES)}",
+    ),
+    "user": (pl.col("user") < 0, "negative 'user'"),
+    "track": (pl.col("track") < 0, "negative 'track'"),
+    "time": (~pl.col("time").is_between(0.0, 1.0), "'time' outside [0, 1]"),
+    "recommendation": (pl.col("recommendation") < 0, "negative 'recommendation'"),
+}
+RANGED = event_schema(list(IMPOSSIBLE))
 SPLIT = 8  # parts a rejected range of lines is split into
 LINE_BY_LINE = 64  # lines few enough to judge one by one
 MAX_EXAMPLES = 5
@@ -86,13 +97,7 @@ KINDS = {
     DUPLICATE: "duplicate lines (the same as an earlier line)",
 }
 # The reason given for a line of each kind of impossible value.
-RANGE_REASONS = {
-    "message": f"'message' is neither {' nor '.join(MESSAGES)}",
-    "time": "'time' outside [0, 1]",
-    "user": "negative 'user'",
-    "track": "negative 'track'",
-    "recommendation": "negative 'recommendation'",
-}
+RANGE_REASONS = {name: reason for name, (_, reason) in IMPOSSIBLE.items()}
 
 
 @dataclass(frozen=True)
@@ -332,14 +337,7 @@ def invalid_reason(schema: Schema, parsed: Iterable[str]) -> pl.Expr:
         for name, dtype in schema.items()
         if dtype == pl.Float64
     ]
-    impossible = {
-        "message": ~pl.col("message").is_in(list(MESSAGES)),
-        "time": ~pl.col("time").is_between(0.0, 1.0),
-        "user": pl.col("user") < 0,
-        "track": pl.col("track") < 0,
-        "recommendation": pl.col("recommendation") < 0,
-    }
-    checks += [(impossible[name], RANGE_REASONS[name]) for name in RANGED if name in parsed]
+    checks += [IMPOSSIBLE[name] for name in RANGED if name in parsed]
     return pl.coalesce([pl.when(condition).then(pl.lit(reason)) for condition, reason in checks])
 
 

@@ -237,3 +237,18 @@ def test_what_a_course_class_likely_reads_comes_in_the_requests_round_trip(data)
     assert listed.state == frozenset() and listed.reads(5, 50) == [users_key("ub", 5)]
     # The previous track's record carries the catalog's list for it.
     assert adapter(data, {"recommender": NEXT_OF_ARTIST}).reads(5, 50) == [items_key("catalog", 50)]
+
+
+def test_the_course_catalog_unpickles_track_records_and_plain_values_only():
+    import os
+    import pickle
+
+    from botify.track import Catalog as CourseCatalog
+    from botify.track import Track
+
+    catalog = CourseCatalog()
+    record = Track(3, "artist", "title", [4, 5])
+    assert catalog.from_bytes(catalog.to_bytes(record)) == record
+    assert catalog.from_bytes(catalog.to_bytes([1, 2, 3])) == [1, 2, 3]
+    with pytest.raises(pickle.UnpicklingError, match="posix.system"):
+        catalog.from_bytes(pickle.dumps(os.system))  # a pickle that would call a function
