@@ -14,6 +14,13 @@ Here the head of a connection's first request must be whole within `header_timeo
 (config.json) of the connection's start, and a later request's within that time of its first
 byte (an idle kept-alive connection still waits up to `keepalive` for it); past that the
 connection gets a 408 and is closed. 0 turns the bound off.
+
+Connections take turns (gevent). A gevent socket switches to another greenlet only when a read
+or write would block; under load the next request of a kept-alive connection and Redis's replies
+are usually there already, so one connection's greenlet could serve request after request while
+the worker's other connections wait: measured, single greenlets ran up to 68 ms without a switch,
+and the service's p99 was 10 times its median. Each request's greenlet yields once its answer is
+sent, so the ready connections are served in turn.
 """
 
 from __future__ import annotations
@@ -163,9 +170,15 @@ class GeventWorker(JsonErrors, _GeventWorker):
         return super().timeout_ctx()
 
     def handle_request(self, listener_name, req, sock, addr):
+        import gevent
+
         if isinstance(sock, HeadDeadlineSocket):
             sock.end_head()
-        return super().handle_request(listener_name, req, sock, addr)
+        try:
+            return super().handle_request(listener_name, req, sock, addr)
+        finally:
+            # Take turns: see the module's docstring.
+            gevent.sleep(0)
 
 
 class ThreadWorker(JsonErrors, _ThreadWorker):

@@ -124,3 +124,45 @@ def test_a_trickled_request_head_is_cut_off_while_others_are_served(service):
     assert normal > 0
     # and the service still answers on fresh connections
     assert requests.get(service.url + "/healthz", timeout=10).status_code == 200
+
+
+def test_connections_take_turns_in_a_gevent_worker(tmp_path, redis_url, start_service, load_data):
+    """A connection with many requests already sent (pipelined) must not keep its worker to
+    itself: a second connection's one request is answered while the first still has most of its
+    answers to come. Counted in answers, not time: without the turn-taking the first connection's
+    greenlet, whose next request is always already there, answers all of them first."""
+    config_path = write_config(
+        tmp_path,
+        redis_url=redis_url,
+        data=small_dataset(tmp_path / "data"),
+        log_dir=str(tmp_path / "log"),
+        experiments=[{"name": "EXP", "arms": {"C": ["top_pop"]}}],
+    )
+    load_data(config_path)
+    service = start_service(config_path, workers=1, worker_class="gevent")
+    host, port = service.url.removeprefix("http://").split(":")
+    many = 1000
+    with (
+        socket.create_connection((host, int(port)), timeout=30) as busy,
+        socket.create_connection((host, int(port)), timeout=30) as other,
+    ):
+        assert b"200 OK" in exchange_on(other, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        busy.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * many)
+        while not busy.recv(1, socket.MSG_PEEK):  # the busy connection's worker is at it
+            pass
+        assert b"200 OK" in exchange_on(other, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        # What had reached the busy connection by then (the answers sent before the other's).
+        busy.setblocking(False)
+        before = b""
+        try:
+            while chunk := busy.recv(1 << 20):
+                before += chunk
+        except BlockingIOError:
+            pass
+    assert 0 < before.count(b"HTTP/1.1 200") < many // 2
+
+
+def exchange_on(sock: socket.socket, data: bytes) -> bytes:
+    """One request on an open connection, and its answer's first bytes."""
+    sock.sendall(data)
+    return sock.recv(65536)
