@@ -4,14 +4,15 @@
               [--split 50,50] [--max-bad-lines 0.01] [--course-json FILE]
 
 Prints the report (markdown) and writes it as DIR/report.md with the same numbers in
-DIR/effects.csv and two charts, DIR/effects.png and DIR/session_time.png (DIR defaults to
-runs/ab/NAME). Without --experiment it judges the alphabetically first experiment named in the
-events, as the course's analysis script does, and says so (report and stderr). --course-json
-also writes the course's homework grader's ab_result.json (offline.report.course_json). Bad
-input (a missing file, too many unusable lines, an unknown experiment or arm, a bad option, a
---course-json that cannot be written) ends with one line on stderr naming it and exit status 2; a
-sample ratio mismatch is a loud warning (top of the report and stderr) but the report is still
-written, exit status 0.
+DIR/effects.csv and two charts, DIR/effects.png (each metric's effect, coloured good, bad or not
+significant by the metric's good direction, one scale per family of metrics) and
+DIR/session_time.png (DIR defaults to runs/ab/NAME). Without --experiment it judges the
+alphabetically first experiment named in the events, as the course's analysis script does, and
+says so (report and stderr). --course-json also writes the course's homework grader's
+ab_result.json (offline.report.course_json). Bad input (a missing file, too many unusable lines,
+an unknown experiment or arm, a bad option, a --course-json that cannot be written) ends with one
+line on stderr naming it and exit status 2; a sample ratio mismatch is a loud warning (top of the
+report and stderr) but the report is still written, exit status 0.
 
 The pipeline, one module per step: logfiles (which files) -> reading (JSON lines to a table,
 bad lines counted) -> assignment (each event's arm) -> metrics (sessions, then the course's

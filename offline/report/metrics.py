@@ -35,6 +35,21 @@ METRICS = (
     "mean_tracks_per_session",
     "mean_time_per_session",
 )
+# Each metric's good direction: +1 where higher is better (the listeners stayed longer, came back
+# more), -1 where lower is (the service answered faster). A significant change against it is bad.
+GOOD_DIRECTION = {
+    "time": 1,
+    "sessions": 1,
+    "mean_request_latency": -1,
+    "mean_tracks_per_session": 1,
+    "mean_time_per_session": 1,
+}
+# The metrics in families that are read together (the charts draw a family's effects on one
+# scale): what the listeners did, and how fast the service answered.
+FAMILIES = {
+    "listening": ("time", "sessions", "mean_tracks_per_session", "mean_time_per_session"),
+    "latency": ("mean_request_latency",),
+}
 UNIT = ["user", "arm"]
 
 
