@@ -148,25 +148,6 @@ def exploration_cost(run: Path, day: int) -> float:
     return dr.value - logged_session_time(requests)
 
 
-def chart(rows: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(7, 4))
-    days = [r["day"] for r in rows]
-    for arm, label in (("C", "C: StickyArtist"), ("T1", "T1: learned, exploring")):
-        axes.plot(days, [r[arm] for r in rows], marker="o", label=label)
-    axes.set_xlabel("day")
-    axes.set_ylabel("mean time per session")
-    axes.legend()
-    axes.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-
-
 def aa_flags(effects: list[dict]) -> tuple[bool, bool]:
     """(no listening metric of the A/A significant, its latency significant), by Holm."""
     flagged = {r["metric"] for r in effects if r["significant_holm"] == "true"}
@@ -314,7 +295,14 @@ def run_loop(args: argparse.Namespace) -> Path:
             botify("train", *logs, "--catalog", str(world / TRACKS), "--out", model, *options)
     write_json(run / "trajectory.json", rows)
     (run / "report.md").write_text(report(rows, args.explore, args.explore_first, sessions))
-    chart(rows, run / "trajectory.png")
+    from lab.trajectory_chart import item_to_item_ceiling, trajectory_chart  # imports matplotlib
+
+    title = (
+        f"botify experiment --days {args.days} ({run.name}): T1 against C, "
+        f"{sessions} sessions a day, seed {args.seed}"
+    )
+    ceiling = item_to_item_ceiling(args.seed, size)
+    trajectory_chart(rows, run / "trajectory.png", title, ceiling)
     print((run / "report.md").read_text())
     return run
 
