@@ -244,6 +244,7 @@ def create_app(
             retry_seconds=config["log_retry_seconds"],
             retry_events=config["log_retry_events"],
             file_name=config["log_file"],
+            write_through=True,  # answered means written: see botify.eventlog
         )
     data = DataView(store)
     service = Service(

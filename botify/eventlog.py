@@ -1,11 +1,18 @@
-"""The event log: one JSON line per accepted /next and /last, written off the request path.
+"""The event log: one JSON line per accepted /next and /last.
 
-A request only puts its event on a queue; a writer thread serialises queued events and appends
-them in one write() per batch. Several processes (gunicorn workers, replicas sharing a folder)
-append to the same file: each batch is written under an exclusive lock (flock on a lock file
-beside the log), which also guards rotation, and a writer that finds the file rotated by another
-process reopens it. So no line is lost, duplicated, interleaved or cut, across rotations too.
-Closing (a graceful stop, at exit) writes everything still queued.
+The service's log writes through (`write_through=True`, what botify.app makes): a request's event
+reaches the kernel, in one O_APPEND write of its whole line, before the request's answer goes out
+(the service writes its event, then answers). So a worker killed hard (SIGKILL, the OOM killer)
+loses no event of a request it answered: the kernel has it, whatever becomes of the process. A
+bulk producer (the in-process day, synthetic logs) queues instead: `write` puts the event on a
+queue and a writer thread appends everything queued in one write() per batch, every
+FLUSH_INTERVAL.
+
+Several processes (gunicorn workers, replicas sharing a folder) append to the same file: each
+write is made under an exclusive lock (flock on a lock file beside the log), which also guards
+rotation, and a writer that finds the file rotated by another process reopens it. So no line is
+lost, duplicated, interleaved or cut, across rotations too. Closing (a graceful stop, at exit)
+writes everything still queued.
 
 A batch is written whole or not at all: a write cut short (a full disk) is truncated back to
 where it began, so the file never holds a torn line. A batch that could not be written is kept
@@ -48,7 +55,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Pending:
-    """A serialised batch that could not be written yet."""
+    """A serialised batch not written yet: about to be, or waiting for a retry."""
 
     data: bytes
     events: int
@@ -95,6 +102,7 @@ class EventLog:
         retry_seconds: float = 30.0,
         retry_events: int = 100_000,
         file_name: str = LOG_FILE,
+        write_through: bool = False,
     ):
         self.directory = Path(directory)
         self.live = check_live_name(file_name)
@@ -103,6 +111,7 @@ class EventLog:
         self.backups = backups
         self.retry_seconds = retry_seconds
         self.retry_events = retry_events
+        self.write_through = write_through
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
@@ -128,10 +137,28 @@ class EventLog:
     # -- the request side ----------------------------------------------------------------
 
     def write(self, event: dict) -> None:
-        """Queue an event; returns at once."""
+        """Log an event. Writing through, it has reached the kernel when this returns, unless
+        the log is failing: then it waits with the events before it, to be retried (by the
+        writer thread) and counted. Else it is queued and this returns at once."""
         if self._pid != os.getpid():
             self._start()
-        self._queue.put(event)
+        if not self.write_through:
+            self._queue.put(event)
+            return
+        line = (ujson.dumps(event, ensure_ascii=False) + "\n").encode()
+        timestamp = event["timestamp"]
+        with self._drain_lock:
+            last = self._pending[-1] if self._pending else None
+            now = time.monotonic()
+            if self._failing and last is not None and now - last.since < FLUSH_INTERVAL:
+                # Waiting events go in batches of about FLUSH_INTERVAL, as queued ones do.
+                last.data += line
+                last.events += 1
+                last.last_ms = timestamp
+                return
+            self._pending.append(Pending(line, 1, timestamp, timestamp, now))
+            if not self._failing:  # a failing log is retried by the writer thread, not here
+                self._write_pending()
 
     def _start(self) -> None:
         with self._start_lock:
@@ -259,7 +286,8 @@ class EventLog:
             if self.backups > 0 and size > 0 and size + len(data) > self.max_bytes:
                 self._rotate()
                 fd = self._open_current()
-            _write_whole(fd, data)
+                size = os.fstat(fd).st_size
+            _write_whole(fd, data, size)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
@@ -269,7 +297,7 @@ class EventLog:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                _write_whole(fd, data)
+                _write_whole(fd, data, os.fstat(fd).st_size)
             finally:
                 os.close(fd)
         finally:
@@ -388,11 +416,10 @@ def _timestamp(lines) -> int:
     return 0
 
 
-def _write_whole(fd: int, data: bytes) -> None:
+def _write_whole(fd: int, data: bytes, start: int) -> None:
     """Append all of `data` or nothing: a write cut short (a full disk, a file size limit) is
-    truncated back to where it began. The caller holds the log's lock, so no other writer
-    appends meanwhile."""
-    start = os.fstat(fd).st_size
+    truncated back to where it began (`start`, the file's size). The caller holds the log's
+    lock, so no other writer appends meanwhile."""
     view = memoryview(data)
     try:
         while view:

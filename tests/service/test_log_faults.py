@@ -9,6 +9,7 @@ import sys
 import textwrap
 import time
 
+import pytest
 import requests
 
 from botify.eventlog import EventLog
@@ -20,7 +21,12 @@ def event(i: int) -> dict:
     return {"message": "next", "timestamp": 1_000 + i, "user": i, "track": i, "time": 0.5}
 
 
-def test_a_write_cut_short_leaves_whole_lines_and_counts_the_loss(tmp_path):
+# Both ways of writing: queued (a bulk producer) and through (the service's).
+WAYS = pytest.mark.parametrize("write_through", [False, True], ids=["queued", "through"])
+
+
+@WAYS
+def test_a_write_cut_short_leaves_whole_lines_and_counts_the_loss(tmp_path, write_through):
     """A child process with a file size limit writes 2,000 events: the file ends on a whole
     line, every event is either in the file or counted lost, and once the limit is lifted the
     loss is recorded beside the log."""
@@ -30,7 +36,8 @@ def test_a_write_cut_short_leaves_whole_lines_and_counts_the_loss(tmp_path):
         sys.path.insert(0, {str(ROOT)!r})
         from botify.eventlog import EventLog
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write beyond the limit fails, EFBIG
-        log = EventLog({str(tmp_path)!r}, max_bytes=0, backups=0, retry_seconds=0.2)
+        log = EventLog({str(tmp_path)!r}, max_bytes=0, backups=0, retry_seconds=0.2,
+                       write_through={write_through})
         resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, resource.RLIM_INFINITY))
         for i in range(2000):
             log.write({{"message": "next", "timestamp": 1000 + i, "user": i, "track": i,
@@ -65,10 +72,11 @@ def test_a_write_cut_short_leaves_whole_lines_and_counts_the_loss(tmp_path):
         assert not any(loss["from_timestamp"] <= t <= loss["to_timestamp"] for t in logged)
 
 
-def test_an_unwritable_folder_is_retried_then_counted(tmp_path):
+@WAYS
+def test_an_unwritable_folder_is_retried_then_counted(tmp_path, write_through):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the log folder should be")
-    log = EventLog(blocker / "log", retry_seconds=60)
+    log = EventLog(blocker / "log", retry_seconds=60, write_through=write_through)
     for i in range(10):
         log.write(event(i))
     log.flush()
@@ -79,10 +87,11 @@ def test_an_unwritable_folder_is_retried_then_counted(tmp_path):
     assert log.stats()["lost"] == 10 and log.stats()["pending"] == 0
 
 
-def test_a_log_that_recovers_writes_what_waited(tmp_path):
+@WAYS
+def test_a_log_that_recovers_writes_what_waited(tmp_path, write_through):
     folder = tmp_path / "log"
     folder.write_text("in the way")
-    log = EventLog(folder, retry_seconds=60)
+    log = EventLog(folder, retry_seconds=60, write_through=write_through)
     for i in range(5):
         log.write(event(i))
     log.flush()
@@ -121,3 +130,15 @@ def test_healthz_reports_a_log_that_cannot_be_written(tmp_path, loaded, serve_ap
     health = requests.get(f"{server.url}/healthz")
     assert health.status_code == 200
     assert health.json()["status"] == "degraded" and health.json()["log"]["lost"] == 1
+
+
+def test_writing_through_an_event_is_in_the_file_when_write_returns(tmp_path):
+    """No flush, no writer's wake-up: the line is the file's as soon as write() is back (what
+    lets the service answer only after its event is written)."""
+    log = EventLog(tmp_path, write_through=True)
+    for i in range(3):
+        log.write(event(i))
+        lines = (tmp_path / LOG_FILE).read_text().splitlines()
+        assert [json.loads(line)["user"] for line in lines] == list(range(i + 1))
+    assert log.stats()["written"] == 3
+    log.close()
