@@ -12,7 +12,8 @@ T1's own logged requests, less what T1 measured (on day 1, C's StickyArtist is t
 cost is measured). Users' histories carry across days, as the service keeps them in Redis (its
 history_length last listens per user).
 
-Writes RUN/report.md (the trajectory table), RUN/trajectory.png and RUN/trajectory.json.
+Writes RUN/report.md (the trajectory table), RUN/trajectory.png and RUN/trajectory.json; RUN is
+runs/days-<start time>, named when the loop starts and when it ends.
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ from pathlib import Path
 
 from botify.arms import arm_names, bucket, experiment_seed
 from lab.days import DEFAULT_SIZE, QUICK_SIZE, sim_config, write_json
+from lab.loop_options import TRAIN_OPTIONS, add_loop_options
 from lab.processes import ROOT
 from lab.simday import run_day
 from lab.summary import read_effects
 from offline.report.ope import evaluate, logged_session_time
+from sim.progress import progress
 from sim.worldfiles import TOP_TRACKS, TRACKS, world_matches
 
 LOOP = "LOOP"
@@ -53,11 +56,6 @@ METRIC = "mean_time_per_session"
 # a flag on latency is shown beside it.
 LATENCY = "mean_request_latency"
 
-
-# What `botify train` learns for the loop: item lists by artist affinity (the method that learns
-# from exploring traffic), long enough to hold a session's many artists, and each user's
-# enjoyed tracks.
-TRAIN_OPTIONS = ("--i2i", "affinity", "--i2i-n", "100", "--users", "enjoyed", "--holdout", "0")
 TIRED = 0.5  # an artist whose latest listen in the session was below this is left
 
 
@@ -159,10 +157,15 @@ def aa_verdict(row: dict) -> str:
     return f"{verdict} (latency flagged)" if row.get("aa_latency") else verdict
 
 
-def report(rows: list[dict], explore: float, explore_first: float, sessions: int) -> str:
+def report(
+    rows: list[dict], explore: float, explore_first: float, sessions: int, seed: int, seconds: float
+) -> str:
     first = "" if explore_first == explore else f" ({explore_first} on day 1)"
     lines = [
         f"# botify experiment --days {len(rows)}",
+        "",
+        # `botify runs` reads this line (lab.runs.SUMMARY_LINE)
+        f"Seed {seed}, {sessions} sessions a day for {len(rows)} days, {seconds:.0f} s in all.",
         "",
         f"{sessions} sessions a day, in-process; T1 explores genre-mates with probability "
         f"{explore}{first}. Mean time per session by `botify ab` (the first track counts 1.0).",
@@ -204,25 +207,10 @@ def report(rows: list[dict], explore: float, explore_first: float, sessions: int
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="botify experiment --days", description=__doc__)
-    parser.add_argument("--days", type=int, required=True, help="days in the loop (>= 2)")
+    add_loop_options(parser)
     parser.add_argument("--quick", action="store_true", help="the small world (3,000 tracks)")
     parser.add_argument("--sessions", type=int, help="sessions a day (20000; quick: 3000)")
-    parser.add_argument("--explore", type=float, default=0.05, help="T1's exploration (0.05)")
-    parser.add_argument(
-        "--explore-first",
-        type=float,
-        default=1.0,
-        help="T1's exploration on day 1, the cold start with nothing learned to exploit (1.0: "
-        "every request a genre-mate; its cost is measured against C)",
-    )
     parser.add_argument("--seed", type=int, default=42, help="random seed (42)")
-    parser.add_argument(
-        "--train",
-        default="",
-        metavar="OPTIONS",
-        help="more `botify train` options for every day's models, after the loop's own "
-        f"({' '.join(TRAIN_OPTIONS)}), e.g. --train='--affinity-bonus 0.02'",
-    )
     parser.add_argument("--world", help="the world folder (data, or data/quick)")
     parser.add_argument("--out", default=str(ROOT / "runs"), help="runs folder (runs)")
     args = parser.parse_args(argv)
@@ -254,6 +242,7 @@ def check_train_options(parser: argparse.ArgumentParser, options: list[str]) -> 
 
 
 def run_loop(args: argparse.Namespace) -> Path:
+    started = time.monotonic()
     size = QUICK_SIZE if args.quick else DEFAULT_SIZE
     sessions = args.sessions or size.sessions
     world = Path(args.world or (ROOT / "data" / ("quick" if args.quick else ""))).resolve()
@@ -262,6 +251,7 @@ def run_loop(args: argparse.Namespace) -> Path:
         botify("world", "--out", str(world), "--seed", str(args.seed), *sizes)
     run = Path(args.out).resolve() / time.strftime("days-%Y%m%d-%H%M%S")
     run.mkdir(parents=True)
+    print(f"botify experiment --days {args.days}: writing to {run}", flush=True)
     simulator = sim_config(run, world)
     rows = []
     histories: dict[int, list[tuple[int, float]]] = {}  # the users' recent listens, day to day
@@ -269,15 +259,17 @@ def run_loop(args: argparse.Namespace) -> Path:
         learned = day > 1
         explore = args.explore if learned else args.explore_first
         config = day_config(run, world, day, explore, learned)
-        results = run_day(
-            str(simulator),
-            str(config),
-            sessions,
-            day,
-            args.seed,
-            run / "logs" / f"day{day}",
-            histories,
-        )
+        with progress(sessions, f"day {day}") as update:
+            results = run_day(
+                str(simulator),
+                str(config),
+                sessions,
+                day,
+                args.seed,
+                run / "logs" / f"day{day}",
+                histories,
+                update,
+            )
         row = judge(run, day) | session_times(results)
         # Day 1's chain without exploration is StickyArtist, which C served the same day: its
         # cost is measured. (An estimate would need the chain's choices in T1's log, and the
@@ -285,8 +277,10 @@ def run_loop(args: argparse.Namespace) -> Path:
         row["cost"] = exploration_cost(run, day) if learned else row["C_sim"] - row["T1_sim"]
         rows.append(row)
         print(
-            f"day {day}: C {row['C']:.3f}, T1 {row['T1']:.3f} ({row['effect']:+.2f}%); "
-            f"simulator's count: C {row['C_sim']:.3f}, T1 {row['T1_sim']:.3f}"
+            f"day {day}: mean session time, the report's count: C {row['C']:.3f}, "
+            f"T1 {row['T1']:.3f} ({row['effect']:+.2f}%); the simulator's count: "
+            f"C {row['C_sim']:.3f}, T1 {row['T1_sim']:.3f}",
+            flush=True,
         )
         if day < args.days:
             logs = [str(run / "logs" / f"day{d}") for d in range(1, day + 1)]
@@ -294,7 +288,10 @@ def run_loop(args: argparse.Namespace) -> Path:
             options = [*TRAIN_OPTIONS, *args.train]
             botify("train", *logs, "--catalog", str(world / TRACKS), "--out", model, *options)
     write_json(run / "trajectory.json", rows)
-    (run / "report.md").write_text(report(rows, args.explore, args.explore_first, sessions))
+    seconds = time.monotonic() - started
+    (run / "report.md").write_text(
+        report(rows, args.explore, args.explore_first, sessions, args.seed, seconds)
+    )
     from lab.trajectory_chart import item_to_item_ceiling, trajectory_chart  # imports matplotlib
 
     title = (
@@ -308,5 +305,6 @@ def run_loop(args: argparse.Namespace) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    run_loop(parse_args(sys.argv[1:] if argv is None else argv))
+    run = run_loop(parse_args(sys.argv[1:] if argv is None else argv))
+    print(f"botify experiment --days: done; the run is in {run} (report.md, trajectory.png)")
     return 0

@@ -37,6 +37,7 @@ from lab.days import (
     routing_name,
     sim_config,
 )
+from lab.loop_options import add_loop_options, refuse_without_days
 from lab.processes import ROOT, ProcessFailed, ServeProcess
 from lab.summary import summary
 from offline.report.peeking import mde_value
@@ -121,7 +122,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--world", help="world folder (data, quick: data/quick)")
     parser.add_argument("--out", default=str(ROOT / "runs"), help="runs folder (runs)")
-    return parser.parse_args(argv)
+    add_loop_options(parser, listed_only=True)  # main() hands a run with --days to the loop
+    args = parser.parse_args(argv)
+    refuse_without_days(parser, args)
+    return args
 
 
 def run_experiment(args: argparse.Namespace) -> Path:
@@ -177,6 +181,8 @@ def run_experiment(args: argparse.Namespace) -> Path:
                     str(size.sessions),
                     "--days",
                     "1",
+                    "--first-day",  # day 2's progress and table say day 2
+                    str(day),
                     "--seed",
                     str(seed),
                     "--url",

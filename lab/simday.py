@@ -1,7 +1,7 @@
 """A simulated day served in-process and logged as the service logs it, for the online evaluation
 of trained files without starting the service.
 
-    python -m lab.simday --botify-config CONFIG --episodes 20000 --day 1 --seed 7 --log DIR
+    botify simday --botify-config CONFIG --episodes 20000 --day 1 --seed 7 --log DIR
 
 The simulator's users (sim/: its world, listener model and day schedule) listen to what a botify
 config's routing experiment answers; each /next and /last is decided exactly as botify.service
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from botify.config import ConfigError
@@ -50,10 +51,12 @@ def run_day(
     seed: int,
     log: Path,
     histories: dict[int, list[tuple[int, float]]] | None = None,
+    progress: Callable[[int], object] = lambda done: None,
 ):
     """The day's session results (sim.session.SessionResult), its events logged into `log`.
     `histories`: the users' recent listens to start from, kept up to date in place (so that a
-    run of days carries them as the service's Redis does); None: they start empty."""
+    run of days carries them as the service's Redis does); None: they start empty. `progress`
+    is told of each session done."""
     from sim.agents.inprocess import InprocessAgent
     from sim.config import load_config
     from sim.env import RecEnv
@@ -78,15 +81,14 @@ def run_day(
             for visit in visits:
                 clock.now_ms = EPOCH_MS + day * DAY_MS + visit.episode * period_ms
                 results.append(run_session(env, agent, day, visit))
+                progress(1)
     finally:
         events.close()
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m lab.simday", description=__doc__.split("\n\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="botify simday", description=__doc__.split("\n\n")[0])
     parser.add_argument("--botify-config", required=True, help="botify config.json")
     parser.add_argument("--sim-config", default="sim/config.yaml", help="simulator config")
     parser.add_argument("--episodes", type=int, default=20_000, help="sessions (20000)")
@@ -98,12 +100,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"simday: {args.log / LOG_FILE} exists: use a new folder", file=sys.stderr)
         return 2
     from sim.errors import SimError
+    from sim.progress import progress
 
     started = time.perf_counter()
     try:
-        results = run_day(
-            args.sim_config, args.botify_config, args.episodes, args.day, args.seed, args.log
-        )
+        with progress(args.episodes, f"day {args.day}") as update:
+            results = run_day(
+                args.sim_config,
+                args.botify_config,
+                args.episodes,
+                args.day,
+                args.seed,
+                args.log,
+                progress=update,
+            )
     except (ConfigError, DataError, SimError) as error:
         print(f"simday: {error}", file=sys.stderr)
         return 2

@@ -5,8 +5,12 @@
 
 `--episodes` sessions a day (in `multi`, in all processes together), for `--days` days; without
 `--days` the run asks between days whether to start a new one when stdin is a terminal, and
-runs one day otherwise. At the end: a table per day of sessions, mean and standard error of
-session time (the sum of listened fractions) and of session length."""
+runs one day otherwise. `--first-day` numbers the days from another day (a run that is a later
+day of a longer experiment), in labels only: the sessions are those of the run's own first day.
+Progress shows as a bar on a terminal and as a plain line every few seconds in a file or pipe.
+At the end: a table per day of sessions, mean and standard error of session time (the sum of
+listened fractions after each session's first track: the simulator's count) and of session
+length."""
 
 from __future__ import annotations
 
@@ -14,10 +18,9 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
-
-from tqdm import tqdm
 
 from sim.agents import AGENTS
 from sim.agents.console import StopRun
@@ -26,6 +29,7 @@ from sim.config import DEFAULT_PATH, load_config, with_overrides
 from sim.day import Driver, RunStopped
 from sim.errors import SimError
 from sim.parallel import ProcessPool, Setup, WorkerFailed
+from sim.progress import progress
 from sim.report import markdown_table, summarize
 from sim.session import SessionResult
 from sim.world import load_world
@@ -46,6 +50,12 @@ def _add_common(parser: argparse.ArgumentParser, top: bool) -> None:
     )
     parser.add_argument(
         "--days", type=int, default=default(None), help="days to run without asking"
+    )
+    parser.add_argument(
+        "--first-day",
+        type=int,
+        default=default(1),
+        help="the first day's number in the progress, the table and --out (1); labels only",
     )
     parser.add_argument("--seed", type=int, default=default(42), help="random seed")
     parser.add_argument(
@@ -84,10 +94,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     _add_common(multi, top=False)
     multi.add_argument("--processes", type=int, default=2)
     args = parser.parse_args(argv)
-    for name, least in (("episodes", 1), ("days", 1), ("seed", 0), ("processes", 1)):
+    for name, least in (
+        ("episodes", 1),
+        ("days", 1),
+        ("first_day", 1),
+        ("seed", 0),
+        ("processes", 1),
+    ):
         value = getattr(args, name, None)
         if value is not None and value < least:
-            parser.error(f"--{name} must be at least {least}, not {value}")
+            parser.error(f"--{name.replace('_', '-')} must be at least {least}, not {value}")
     if args.mode == "multi" and args.recommender == "console":
         parser.error("the console recommender runs in single mode only")
     return args
@@ -172,17 +188,19 @@ def run(args: argparse.Namespace) -> int:
         day = 1
         while True:
             started, cpu_started = time.perf_counter(), time.process_time()
-            with tqdm(total=args.episodes, desc=f"day {day}", unit="session", disable=None) as bar:
+            label = day + args.first_day - 1  # the schedule's day stays the run's own
+            with progress(args.episodes, f"day {label}") as update:
                 try:
-                    results += runner.run_day(day, bar.update)
+                    done = runner.run_day(day, update)
                 except RunStopped as stop:
-                    results += stop.results
+                    done = stop.results
                     stopped = stop.error
+            results += [replace(r, day=label) for r in done] if label != day else done
             elapsed += time.perf_counter() - started
             cpu += time.process_time() - cpu_started
             if stopped is not None or day == last_day:
                 break
-            if last_day is None and not ask_new_day(day):
+            if last_day is None and not ask_new_day(label):
                 break
             day += 1
     finally:

@@ -65,3 +65,20 @@ def test_the_aa_verdict_is_on_listening_and_shows_a_latency_flag_beside_it():
     assert aa_flags(effects("sessions", "mean_request_latency")) == (False, True)
     assert aa_verdict({"aa_clean": True, "aa_latency": True}) == "yes (latency flagged)"
     assert aa_verdict({"aa_clean": False, "aa_latency": False}) == "NO"
+
+
+def test_the_loop_names_its_run_folder_and_shows_progress(tmp_path, capsys):
+    args = ["--quick", "--days", "2", "--sessions", "200", "--world", str(tmp_path / "world")]
+    assert main([*args, "--out", str(tmp_path / "runs")]) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0] == f"botify experiment --days 2: writing to {run}"
+    assert str(run) in lines[-1] and lines[-1].startswith("botify experiment --days: done")
+    # what `botify runs` reads: seed, sessions, days and duration
+    assert "Seed 42, 200 sessions a day for 2 days, " in (run / "report.md").read_text()
+    # each day labelled by its count of mean session time
+    assert "day 2: mean session time, the report's count: C " in captured.out
+    # its output is not a terminal here: plain progress lines, one at each day's end
+    assert "day 1: 200/200 sessions (100%)" in captured.err
+    assert "day 2: 200/200 sessions (100%)" in captured.err

@@ -52,6 +52,11 @@ def test_quick_experiment_runs_the_whole_loop_and_leaves_nothing_running(tmp_pat
     assert "already there" not in result.stdout
     for step in range(1, 8):
         assert f"[{step}/7]" in result.stdout
+    # each day under its own number in the simulator's table and progress; the output is not
+    # a terminal here, so the progress is plain lines (the last one at each day's end)
+    assert "| 1 | 1500 |" in result.stdout and "| 2 | 1500 |" in result.stdout
+    assert "day 1: 1,500/1,500 sessions (100%)" in result.stderr
+    assert "day 2: 1,500/1,500 sessions (100%)" in result.stderr and "\r" not in result.stderr
     assert "# A/B report: STICKY_VS_LEARNED" in result.stdout  # the report is printed
     for name in (
         "config.day1.json",

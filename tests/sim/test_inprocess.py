@@ -10,6 +10,7 @@ from sim.run import main
 from tests.conftest import small_dataset, write_config
 
 from .conftest import botify_data, write_sim_config
+from .output import errors
 
 
 @pytest.fixture
@@ -73,5 +74,5 @@ def test_a_chain_answering_outside_the_sims_catalog_is_a_clear_error(tmp_path, s
     )
     args = ["--config", str(sim_config), "--episodes", "50", "single", "--recommender"]
     assert main([*args, "inprocess", "--botify-config", str(bigger)]) == 1
-    err = capsys.readouterr().err
+    err = errors(capsys.readouterr().err)
     assert "not a track of the simulator's catalog (0..2999)" in err and err.count("\n") == 1

@@ -15,6 +15,7 @@ from sim.run import main
 from tests.conftest import write_config
 
 from .conftest import SMALL, botify_data, write_sim_config
+from .output import errors
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,6 +97,7 @@ def test_service_that_dies_mid_run(service, quick_config):
         if sim.poll() is None:
             sim.kill()
     assert sim.returncode == 1
+    stderr = errors(stderr)
     assert stderr.startswith(f"sim: the service at {service.url} is down: POST /")
     assert stderr.count("\n") == 1 and "Traceback" not in stderr
     completed = int(stdout.split("| 1 | ")[1].split(" |")[0])

@@ -11,6 +11,7 @@ import pytest
 from sim.run import main
 
 from .conftest import SMALL, write_sim_config
+from .output import errors
 from .stub_service import Behaviour, StubService
 
 
@@ -84,7 +85,7 @@ def test_bad_answers_are_counted_and_stop_the_run(quick_config, capsys, mode, me
         assert run_remote(quick_config, stub.url) == 1
     captured = capsys.readouterr()
     assert "5 bad answers" in captured.out  # the summary's count
-    err = captured.err
+    err = errors(captured.err)
     assert err.startswith("sim: stopping after 5 bad answers from http://127.0.0.1:")
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
 
@@ -98,7 +99,9 @@ def test_a_few_bad_answers_are_reported_at_the_end(tmp_path, world_dir, capsys):
     bad = nexts - 300  # every /next after the 300th answered a track outside the catalog
     assert bad > 0 and "cut short" in captured.out
     assert f"{bad} bad answers" in captured.out
-    assert captured.err.startswith(f"sim: {bad} bad answers from the service; first: POST /next/")
+    assert errors(captured.err).startswith(
+        f"sim: {bad} bad answers from the service; first: POST /next/"
+    )
 
 
 @pytest.mark.parametrize("mode", ["close-once", "503-once"])
@@ -112,7 +115,7 @@ def test_a_dropped_connection_or_a_503_is_retried(quick_config, capsys, mode):
 def test_a_service_answering_503_is_down(quick_config, capsys):
     with StubService(Behaviour(SMALL.tracks, mode="503", after=10)) as stub:
         assert run_remote(quick_config, stub.url) == 1
-    err = capsys.readouterr().err
+    err = errors(capsys.readouterr().err)
     assert "is down: POST /next/" in err and 'answered 503 \'{"message": "redis is down"}\'' in err
     assert "(3 attempts)" in err and err.count("\n") == 1
 
@@ -121,7 +124,7 @@ def test_service_down_from_the_start(quick_config, capsys):
     with StubService(Behaviour(SMALL.tracks)) as stub:
         url = stub.url
     assert run_remote(quick_config, url) == 1  # nothing listens there any more
-    err = capsys.readouterr().err
+    err = errors(capsys.readouterr().err)
     assert err.startswith(f"sim: the service at {url} is down: POST /next/")
     assert "(3 attempts)" in err and err.count("\n") == 1 and "Traceback" not in err
 
@@ -130,8 +133,8 @@ def test_service_dies_mid_run(quick_config, capsys):
     with StubService(Behaviour(SMALL.tracks, mode="die", after=200)) as stub:
         assert run_remote(quick_config, stub.url, "--sessions-in-flight", "8") == 1
     captured = capsys.readouterr()
-    assert "is down" in captured.err and captured.err.count("\n") == 1
-    assert "Traceback" not in captured.err
+    err = errors(captured.err)
+    assert "is down" in err and err.count("\n") == 1 and "Traceback" not in err
     completed = int(captured.out.split("| 1 | ")[1].split(" |")[0])
     assert 0 < completed < 120  # the sessions completed before it died are summarized
 

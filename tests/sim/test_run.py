@@ -175,3 +175,19 @@ def test_python_dash_m_and_interactive_days(sim_config):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "| 1 | 4 |" in result.stdout and "new day" not in result.stdout
+
+
+def test_first_day_numbers_the_days_in_labels_only(sim_config, tmp_path, capsys):
+    common = ["--episodes", "30", "--days", "2", "single", "--recommender", "sticky"]
+    plain = run(sim_config, tmp_path / "1.jsonl", *common)
+    capsys.readouterr()
+    later = run(sim_config, tmp_path / "2.jsonl", "--first-day", "2", *common)
+    captured = capsys.readouterr()
+    assert "| 2 | 30 |" in captured.out and "| 3 | 30 |" in captured.out
+    assert "| 1 | 30 |" not in captured.out
+    assert [r["day"] for r in later] == [2] * 30 + [3] * 30
+    # the same sessions as the run's own days 1 and 2: only their labels changed
+    assert [{**r, "day": r["day"] - 1} for r in later] == plain
+    # not a terminal: a plain progress line (the last one at each day's end), no bar
+    assert "day 2: 30/30 sessions (100%)" in captured.err
+    assert "day 3: 30/30 sessions (100%)" in captured.err and "\r" not in captured.err
