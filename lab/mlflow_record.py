@@ -29,6 +29,8 @@ ARTEFACTS = (
     "ab/effects.csv",
     "aa_day1/report.md",
     "aa_day1/effects.csv",
+    "report.md",  # a learning loop's (botify experiment --days N)
+    "trajectory.json",
 )
 BATCH = 100  # MLflow takes at most this many parameters per call
 MAX_VALUE = 6_000  # characters of a parameter's value
@@ -38,6 +40,7 @@ def parameters(run: Run) -> dict[str, str]:
     values: dict[str, Any] = {
         "seed": run.seed,
         "sessions": run.sessions,
+        "days": run.days,
         "world": run.world,
         "experiment": run.experiment,
     }
@@ -107,7 +110,7 @@ def record_runs(runs: list[Run], store: Path) -> int:
             path = run.path / name
             if path.is_file():
                 client.log_artifact(run_id, str(path), str(Path(name).parent).strip("."))
-        for meta in sorted((run.path / "model").glob("*.meta.json")):
+        for meta in sorted(run.model.glob("*.meta.json")) if run.model else []:
             client.log_artifact(run_id, str(meta), "model")
         end_ms = start_ms + run.seconds * 1000 if start_ms and run.seconds is not None else None
         client.set_terminated(run_id, "FINISHED" if run.complete else "FAILED", end_time=end_ms)

@@ -3,12 +3,15 @@
     botify runs [--runs DIR] [--mlflow [DIR]]     every run, oldest first, one row each
     botify runs compare A B [--runs DIR]         two runs side by side
 
-A run is named by its id (the folder's name), a unique prefix of it, `latest`, or `-1`, `-2`,
-... (the newest, the one before). Each row says what changed since the run before it: seed,
-sessions, world, config (day 2's and the simulator's, with the run's own paths written <run>)
-and the learned files' parameters; `compare` lists every change and every verdict. With
---mlflow, each run is also recorded in MLflow's local file store (lab.mlflow_record; needs the
-`mlflow` extra).
+Two-day runs and learning loops (`botify experiment --days N`, folders days-<start time>) alike,
+ordered by their start time. A run is named by its id (the folder's name), a unique prefix of
+it, `-1`, `-2`, ... (the newest, the one before, by start time), or `latest` (the run that
+runs/latest points to: the newest two-day run, whose learned files config.json serves; the
+newest run when there is no such link). Each row says what changed since the run before it:
+seed, sessions, days, world, config (the last day's and the simulator's, with the run's own
+paths written <run>) and the learned files' parameters; `compare` lists every change and every
+verdict. With --mlflow, each run is also recorded in MLflow's local file store
+(lab.mlflow_record; needs the `mlflow` extra).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import argparse
 from pathlib import Path
 
 from lab.processes import ROOT
-from lab.runs import Run, read_runs, run_changes
+from lab.runs import Run, latest_id, read_runs, run_changes
 from lab.summary import verdict
 from offline.logs.errors import InputError, run_command
 from offline.report.ab import ArgumentParser
@@ -49,11 +52,16 @@ def offline_text(run: Run) -> str:
         for name, score in run.offline.items()
         if "ndcg" in score
     ]
-    return ", ".join(scores) or "missing"
+    # The learning loop trains with --holdout 0: its files have no offline scores to show.
+    return ", ".join(scores) or ("not evaluated" if run.models else "missing")
 
 
-def verdict_text(rows: list[dict[str, str]]) -> str:
-    return verdict(rows, VERDICT_METRIC) if rows else "missing"
+def verdict_text(rows: list[dict[str, str]], day: int | None) -> str:
+    return f"day {day}: {verdict(rows, VERDICT_METRIC)}" if rows else "missing"
+
+
+def number_text(value: int | None) -> str:
+    return f"{value:,}" if value is not None else "?"
 
 
 def duration_text(run: Run) -> str:
@@ -82,17 +90,19 @@ def listing(runs: list[Run]) -> str:
                 run.date.strftime("%Y-%m-%d %H:%M") if run.date else "?",
                 world_text(run),
                 str(run.seed) if run.seed is not None else "?",
-                f"{run.sessions:,}" if run.sessions is not None else "?",
+                number_text(run.sessions),
+                number_text(run.days),
                 f"{run.experiment}: {arms_text(run)}",
                 changed_text(before, run),
-                verdict_text(run.aa),
-                verdict_text(run.ab),
+                verdict_text(run.aa, run.aa_day),
+                verdict_text(run.ab, run.ab_day),
                 offline_text(run),
                 duration_text(run),
             ]
         )
-    columns = ["run", "date", "world", "seed", "sessions a day", "arms", "changed since before"]
-    columns += [f"A/A day 1 ({VERDICT_METRIC})", "A/B day 2", "offline NDCG@10", "duration"]
+    columns = ["run", "date", "world", "seed", "sessions a day", "days", "arms"]
+    columns += ["changed since before", f"A/A ({VERDICT_METRIC})", "A/B (the last day)"]
+    columns += ["offline NDCG@10", "duration"]
     return table(columns, [[cell(c) for c in row] for row in rows], right_from=len(columns))
 
 
@@ -113,12 +123,14 @@ def compare(a: Run, b: Run) -> str:
         ["world", world_text(a), world_text(b)],
         ["seed", str(a.seed), str(b.seed)],
         ["sessions a day", str(a.sessions), str(b.sessions)],
+        ["days", str(a.days), str(b.days)],
+        ["verdicts of", *(f"A/A day {r.aa_day}, A/B day {r.ab_day}" for r in (a, b))],
         ["experiment", str(a.experiment), str(b.experiment)],
         *[[f"arm {arm}", a.arms.get(arm, "-"), b.arms.get(arm, "-")] for arm in arm_names(a, b)],
         ["duration", duration_text(a), duration_text(b)],
     ]
     verdicts = []
-    for day, rows_a, rows_b in (("day 1 A/A", a.aa, b.aa), ("day 2 A/B", a.ab, b.ab)):
+    for day, rows_a, rows_b in (("A/A", a.aa, b.aa), ("A/B", a.ab, b.ab)):
         by_a = {(r["treatment"], r["metric"]): r for r in rows_a}
         by_b = {(r["treatment"], r["metric"]): r for r in rows_b}
         for key in [*by_a, *(k for k in by_b if k not in by_a)]:
@@ -139,7 +151,7 @@ def compare(a: Run, b: Run) -> str:
         f"## What changed ({len(changed)})",
         "\n".join(f"- {cell(line)}" for line in changed) or "nothing",
         "## Verdicts (effect % of control, interval, significance)",
-        table(["day", "arm", "metric", a.id, b.id], verdicts, right_from=5),
+        table(["test", "arm", "metric", a.id, b.id], verdicts, right_from=5),
         "## Offline metrics of the learned files",
         table(["file", "metric", a.id, b.id], scores, right_from=2),
     ]
@@ -150,8 +162,11 @@ def arm_names(a: Run, b: Run) -> list[str]:
     return [*a.arms, *(arm for arm in b.arms if arm not in a.arms)]
 
 
-def find_run(runs: list[Run], name: str) -> Run:
-    """A run by id, unique id prefix, `latest` or -N (the N-th newest)."""
+def find_run(runs: list[Run], name: str, latest: str | None = None) -> Run:
+    """A run by id, unique id prefix, `latest` (the run with id `latest`, else the newest) or
+    -N (the N-th newest)."""
+    if name == "latest" and latest is not None:
+        name = latest
     if name == "latest" or (name.startswith("-") and name[1:].isdigit()):
         back = 1 if name == "latest" else int(name[1:])
         if not 1 <= back <= len(runs):
@@ -167,11 +182,16 @@ def find_run(runs: list[Run], name: str) -> Run:
 
 
 def load_runs(folder: Path) -> list[Run]:
+    # The folder may be the default one, never named by the user: say where, and how to choose.
+    choose = "choose the runs folder with --runs DIR"
     if not folder.is_dir():
-        raise InputError(f"--runs {folder}: no such folder (botify experiment writes runs/)")
+        raise InputError(f"no runs folder at {folder} ({choose})")
     runs = read_runs(folder)
     if not runs:
-        raise InputError(f"--runs {folder}: no runs in it (folders with a config.day1.json)")
+        raise InputError(
+            f"no runs in {folder} (a run is a folder with a config.day1.json, as botify "
+            f"experiment writes it; {choose})"
+        )
     return runs
 
 
@@ -183,7 +203,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if argv[:1] == ["compare"]:
         parser.prog = "botify runs compare"
         parser.add_argument("command", choices=["compare"])
-        parser.add_argument("a", metavar="A", help="a run: id, id prefix, latest or -N")
+        parser.add_argument(
+            "a", metavar="A", help="a run: id, id prefix, latest (runs/latest) or -N (N-th newest)"
+        )
         parser.add_argument("b", metavar="B", help="the other run")
     else:
         parser.add_argument(
@@ -200,7 +222,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def run(args: argparse.Namespace) -> int:
     runs = load_runs(args.runs)
     if getattr(args, "command", None) == "compare":
-        print(compare(find_run(runs, args.a), find_run(runs, args.b)), end="")
+        latest = latest_id(args.runs)
+        print(compare(find_run(runs, args.a, latest), find_run(runs, args.b, latest)), end="")
         return 0
     print(listing(runs))
     if args.mlflow is not None:
