@@ -102,6 +102,7 @@ def for_users(users: np.ndarray, lists: np.ndarray, case_users: np.ndarray) -> n
 
 
 def table(scores: list[Score], k: int) -> str:
+    """The scores' table and what its coverage column means under it."""
     lines = [
         f"| model | cases | coverage | HR@{k} | NDCG@{k} |",
         "|---|---:|---:|---:|---:|",
@@ -109,5 +110,14 @@ def table(scores: list[Score], k: int) -> str:
     for s in scores:
         lines.append(
             f"| {s.model} | {s.cases:,} | {s.coverage:.3f} | {s.hit_rate:.4f} | {s.ndcg:.4f} |"
+        )
+    lines += ["", "coverage: the share of cases for which the model had a list at all."]
+    if any(s.model.startswith("users") for s in scores):
+        # A per-user figure of 0.01 reads like a broken model; it is what the split leaves.
+        lines.append(
+            "users: a list only for a user who listened before the held-out sessions, so its "
+            "coverage is the share of cases whose user did; low on a log of one day whose "
+            "users' sessions come one after another (as the simulator plays them), where most "
+            "held-out users are new."
         )
     return "\n".join(lines)

@@ -274,6 +274,13 @@ def session_estimates(
     return [Estimate(name, est, est - half, est + half, ess) for name, est, half in rows]
 
 
+def naming(config_path: Path, error: Exception) -> str:
+    """The error's message with the config's path in front, once: load_config's own messages
+    already start with it."""
+    message = str(error)
+    return message if message.startswith(str(config_path)) else f"{config_path}: {message}"
+
+
 def evaluate(
     paths: list[str],
     config_path: Path,
@@ -286,7 +293,7 @@ def evaluate(
         config = load_config(config_path)
         dataset = read_configured_dataset(config)
     except (ConfigError, DataError) as error:
-        raise InputError(f"{config_path}: {error}") from None
+        raise InputError(naming(config_path, error)) from None
     requests = read_requests(paths, where)
     catalog = dataset.catalog
     n_tracks = int(catalog.ids.max()) + 1
@@ -300,7 +307,7 @@ def evaluate(
         if arm is not None:
             experiments = experiments.pinned(arm)
     except (ConfigError, ValueError) as error:
-        raise InputError(f"{config_path}: {error}") from None
+        raise InputError(naming(config_path, error)) from None
     chain, _ = experiments.assign(0)
     model = reward_model(requests, n_tracks)
     probability, value = target_terms(requests, chain, data, store, model)

@@ -92,3 +92,15 @@ def test_a_log_without_propensities_or_a_bad_arm_is_refused(tmp_path, capsys):
     assert code == 2 and "no events in arm T1 of experiment E" in err
     code, err = ope(capsys, tmp_path / "nowhere", "--config", config)
     assert code == 2 and "nowhere" in err
+
+
+def test_a_missing_or_broken_config_is_named_once(tmp_path, capsys):
+    log, config, _ = serve_day(tmp_path, "sticky", [STICKY], sessions=20)
+    missing = tmp_path / "no_such_config.json"
+    code, err = ope(capsys, log, "--config", missing)
+    assert code == 2 and err.count(str(missing)) == 1 and "no such config file" in err
+    broken = tmp_path / "broken.json"
+    values = json.loads(config.read_text())
+    broken.write_text(json.dumps({**values, "experiments": [{"name": "E", "arms": {"C": []}}]}))
+    code, err = ope(capsys, log, "--config", broken)
+    assert code == 2 and err.count(str(broken)) == 1  # the chain's error, with the file in front

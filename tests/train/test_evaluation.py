@@ -95,3 +95,22 @@ def test_evaluation_end_to_end_by_hand(tmp_path, capsys):
     # The next component learned 0 -> 1 (rank 1) and 1 -> 2 (so 1 -> 4 misses).
     hit, ndcg = (float(c) for c in rows["i2i next"][2:4])
     assert hit == pytest.approx(0.5) and ndcg == pytest.approx(0.5)
+
+
+def test_the_users_coverage_is_the_share_of_cases_whose_user_listened_before(tmp_path, capsys):
+    from offline.learn.train import main
+
+    write_catalog(tmp_path / "tracks.json", list(range(10)))
+    sessions = [(u, [(0, 1.0), (1, 0.9), (2, 0.9), (3, 0.0)]) for u in range(8)]
+    # Held out: user 0, who listened before, and user 9, who did not; 2 cases each.
+    sessions += [(u, [(0, 1.0), (1, 0.9), (4, 0.7), (2, 0.1)]) for u in (0, 9)]
+    write_events(tmp_path / "log" / "events.jsonl", log_events(sessions))
+    code = main([str(tmp_path / "log"), "--catalog", str(tmp_path / "tracks.json"),
+                 "--out", str(tmp_path / "out"), "--holdout", "0.2"])  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    (users,) = [line.split("|")[2:4] for line in out.splitlines() if line.startswith("| users")]
+    assert [c.strip() for c in users] == ["4", "0.500"]
+    # the table says what that figure is, under it
+    assert "coverage: the share of cases for which the model had a list at all." in out
+    assert "users: a list only for a user who listened before the held-out sessions" in out
