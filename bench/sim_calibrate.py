@@ -61,7 +61,10 @@ def main() -> int:
         f"10,000 users), {args.sessions} sessions each, in-process, sim seed {args.seed}:"
     )
     print()
-    print("| recommender | sessions | mean session time | 95% interval | mean session length |")
+    print(
+        "| recommender | sessions | mean session time (simulator's count) | 95% interval "
+        "| mean session length |"
+    )
     print("|---|---:|---:|---:|---:|")
     for name, n, time_, length, _ in rows:
         low, high = time_.interval95()

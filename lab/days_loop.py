@@ -168,10 +168,11 @@ def report(
         f"Seed {seed}, {sessions} sessions a day for {len(rows)} days, {seconds:.0f} s in all.",
         "",
         f"{sessions} sessions a day, in-process; T1 explores genre-mates with probability "
-        f"{explore}{first}. Mean time per session by `botify ab` (the first track counts 1.0).",
+        f"{explore}{first}. Mean session time in two counts, (report) and (sim), said under "
+        "the table; the effect is on the report's.",
         "",
-        "| day | C | T1 | effect % [interval] | significant | A/A clean | C (sim) | T1 (sim) "
-        "| exploration cost |",
+        "| day | C (report) | T1 (report) | effect % [interval] | significant | A/A clean "
+        "| C (sim) | T1 (sim) | exploration cost |",
         "|---:|---:|---:|---:|---|---|---:|---:|---:|",
     ]
     for r in rows:
@@ -184,8 +185,11 @@ def report(
         )
     lines.append("")
     lines.append(
-        "(sim): the arm's mean session time as the simulator counts it (the listens after the "
-        "session's first track, per session)."
+        "(report): the arm's mean session time in the report's count, `botify ab`'s "
+        "mean_time_per_session: per user, the listened fractions of every logged track of their "
+        "sessions, the first track's 1.0 included, over their sessions, averaged over users. "
+        "(sim): in the simulator's count, the listens after the session's first track, per "
+        "session."
     )
     lines.append("")
     lines.append(
@@ -197,7 +201,7 @@ def report(
     )
     lines.append("")
     lines.append(
-        "Exploration cost: session time (without the first track) that T1's chain without "
+        "Exploration cost: session time in the simulator's count that T1's chain without "
         "exploration would have gained per T1 session (off-policy, per-decision DR on T1's "
         "logged sessions, less T1's measured mean); on day 1 measured: C serves StickyArtist, "
         "T1's chain without exploration."

@@ -70,7 +70,10 @@ def check(args: argparse.Namespace) -> dict[str, list[dict]]:
 
 
 def report(rows: list[dict], unit: str) -> str:
-    what = {"session": "mean session time", "request": "mean listened fraction per request"}
+    what = {
+        "session": "mean session time (simulator's count)",
+        "request": "mean listened fraction per request",
+    }
     lines = [
         f"### {what[unit]}",
         "",

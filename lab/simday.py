@@ -120,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     times = [r.time for r in results]
     mean = sum(times) / len(times)
     print(
-        f"simday: day {args.day}: {len(results)} sessions, mean session time {mean:.3f}, "
+        f"simday: day {args.day}: {len(results)} sessions, mean session time {mean:.3f} "
+        "(the simulator's count), "
         f"logged to {args.log / LOG_FILE} in {time.perf_counter() - started:.1f} s"
     )
     return 0

@@ -8,6 +8,16 @@ from pathlib import Path
 
 from lab.days import Size
 
+# What mean_time_per_session is, said where it is shown: the simulator counts session time
+# otherwise (sim.run's tables, sessions.day*.jsonl), and the two differ by about one track.
+REPORT_COUNT = (
+    "mean_time_per_session is the report's count of mean session time (`botify ab`'s, the "
+    "course's): per user, the listened fractions of every logged track of their sessions, each "
+    "session's first track included (the simulator sends it as 1.0), over their sessions, "
+    "averaged over users. The simulator's count (per session, the listened fractions after its "
+    "first track) is in `sessions.day*.jsonl`."
+)
+
 
 def read_effects(path: Path) -> list[dict]:
     with open(path) as file:
@@ -54,6 +64,8 @@ def summary(run: Path, routing: str, size: Size, seed: int, seconds: float) -> s
         f"## Day 2: A/B experiment `{routing}`",
         "",
         f"Verdict on mean_time_per_session: {verdict(ab)}.",
+        "",
+        REPORT_COUNT,
         "",
         "| arm | metric | control | treatment | effect % | interval % | significant (Holm) |",
         "|---|---|---|---|---|---|---|",

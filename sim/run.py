@@ -155,6 +155,10 @@ def print_summary(
     """`cpu`: this process's CPU seconds over the sessions (None when workers ran them)."""
     print("## Experiment results summary\n")
     print(markdown_table(summarize(results)))
+    print(
+        "\ntime: session time in the simulator's count (per session, the listened fractions "
+        "after its first track; botify ab's mean_time_per_session also counts the first track)"
+    )
     rate = len(results) / elapsed if elapsed > 0 else 0.0
     line = f"\n{len(results)} sessions in {elapsed:.1f} s ({rate:.0f} sessions/s"
     line += f", simulator CPU {cpu / elapsed:.0%})" if cpu is not None and elapsed > 0 else ")"

@@ -377,7 +377,10 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(out))
         return 0
     print(f"{sessions:,} logged sessions, {len(requests.reward):,} requests")
-    print(f"\nMean session time (without the first track); the log's own: {logged_session:.4f}\n")
+    print(
+        "\nMean session time in the simulator's count (without the first track); the log's "
+        f"own: {logged_session:.4f}\n"
+    )
     print("\n".join(table(per_session)))
     print(f"\nMean listened fraction per request; the log's own: {logged:.4f}\n")
     print("\n".join(table(per_request)))

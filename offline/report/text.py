@@ -280,7 +280,11 @@ def markdown(report: Report) -> str:
         f"interval: Welch's t interval of the difference divided by the control mean, as in the "
         f"course. Holm: adjusted across all {report.effects.height} arm x metric tests. "
         "Delta-method interval: the relative lift's interval that also accounts for the "
-        "uncertainty of the control mean. mean_request_latency is in ms.",
+        "uncertainty of the control mean. mean_request_latency is in ms. "
+        "mean_time_per_session is the report's count of mean session time (the course's): "
+        "per user, the listened fractions of every logged track of their sessions, each "
+        "session's first track included, over their sessions; a simulator may count session "
+        "time otherwise (botify's counts the tracks after the first, per session).",
     ]
     if "cuped_effect" in report.effects.columns:
         parts += [

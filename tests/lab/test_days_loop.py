@@ -77,8 +77,12 @@ def test_the_loop_names_its_run_folder_and_shows_progress(tmp_path, capsys):
     assert str(run) in lines[-1] and lines[-1].startswith("botify experiment --days: done")
     # what `botify runs` reads: seed, sessions, days and duration
     assert "Seed 42, 200 sessions a day for 2 days, " in (run / "report.md").read_text()
-    # each day labelled by its count of mean session time
+    # each day labelled by its count of mean session time, in the output and the report
     assert "day 2: mean session time, the report's count: C " in captured.out
+    report = (run / "report.md").read_text()
+    assert "| day | C (report) | T1 (report) |" in report and "| C (sim) | T1 (sim) |" in report
+    assert "(report): the arm's mean session time in the report's count" in report
+    assert "(sim): in the simulator's count" in report
     # its output is not a terminal here: plain progress lines, one at each day's end
     assert "day 1: 200/200 sessions (100%)" in captured.err
     assert "day 2: 200/200 sessions (100%)" in captured.err

@@ -54,6 +54,7 @@ def test_cold_start_train_and_ab_day(world, tmp_path, capsys):
     cold = botify_config(tmp_path / "day1", {"C": [{"recommender": "sticky_artist",
                                                      "no_repeat": True}]}, catalog)  # fmt: skip
     day(world, cold, 1, tmp_path / "log1")
+    assert "mean session time " in capsys.readouterr().out.split("(the simulator's count)")[0]
 
     events = pl.read_ndjson(tmp_path / "log1" / "events.jsonl")
     assert events.filter(pl.col("message") == "last").height == 400

@@ -123,6 +123,11 @@ def test_every_run_once_with_what_changed_since_the_one_before(runs, capsys):
         f"day 2: T1 vs C: {effect}"
     )
     assert first[10] == "i2i 0.200, top_tracks 0.013" and first[11] == "71 s"
+    # summary.md's verdict is on the report's count of mean session time, and says so
+    assert (
+        "mean_time_per_session is the report's count"
+        in (runs / first[0] / "summary.md").read_text()
+    )
     changed = second[7]
     assert "sessions: 3000 -> 1500" in changed
     assert "config experiments.0.arms.T1.0.history: 5 -> 3" in changed

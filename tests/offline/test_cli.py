@@ -40,6 +40,7 @@ def test_report_on_stdout_and_in_files(log_dir, tmp_path, capsys):
     assert code == 0, err
     assert (tmp_path / "r" / "report.md").read_text() == out
     assert "| events | " in out and "SRM | ok" in out
+    assert "mean_time_per_session is the report's count of mean session time" in out
     assert "cut final line" in out and "replica-0/events.jsonl" in out
     assert "incomplete" in out
     for name in ("effects.png", "session_time.png"):

@@ -104,3 +104,10 @@ def test_a_missing_or_broken_config_is_named_once(tmp_path, capsys):
     broken.write_text(json.dumps({**values, "experiments": [{"name": "E", "arms": {"C": []}}]}))
     code, err = ope(capsys, log, "--config", broken)
     assert code == 2 and err.count(str(broken)) == 1  # the chain's error, with the file in front
+
+
+def test_the_printed_session_estimates_name_their_count(tmp_path, capsys):
+    log, config, _ = serve_day(tmp_path, "sticky", [STICKY], sessions=20)
+    assert main([str(log), "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "Mean session time in the simulator's count (without the first track)" in out

@@ -35,6 +35,7 @@ def test_summary_table_per_day(sim_config, tmp_path, capsys):
                "--recommender", "sticky")  # fmt: skip
     out = capsys.readouterr().out
     assert "| day | sessions | time mean | time sem | length mean | length sem |" in out
+    assert "time: session time in the simulator's count (per session, " in out
     assert "| 1 | 60 |" in out and "| 2 | 60 |" in out
     assert [r["day"] for r in rows] == [1] * 60 + [2] * 60
     assert [r["episode"] for r in rows[:60]] == list(range(60))
