@@ -1,28 +1,38 @@
-"""Service benchmark: load time, time to ready, and POST /next throughput of the chains that
-config.json ships, beside three yardsticks under the same gunicorn settings, in one run.
+"""Service benchmark: POST /next throughput and latency percentiles of what users run (the
+shipped config.json on the files `botify experiment` writes, into a log that already holds a day
+of events), beside yardsticks under the same gunicorn settings, in one run; and load time and time
+to ready.
 
-    .venv/bin/python bench/service.py [--seconds 10] [--rounds 2] [--connections 16,64,256]
+    .venv/bin/python bench/service.py [--run RUN] [--seconds 10] [--rounds 2]
+        [--connections 16,64,256,1000] [--course DIR --course-python PYTHON] [--baseline DIR]
         [--cluster-replicas 1] [--no-cluster]
 
 Targets, each served by 2 gunicorn workers of `--worker-class` (gevent, as botify serve):
 - constant: a Flask + flask-restful app answering a constant (bench/constant_app.py);
 - redis yardstick: the same, after the Redis round trips botify makes for the shipped chains
   (bench/redis_app.py);
-- no-state chain: botify with a Contextual -> Random chain (every list held in memory);
-- shipped chains: botify with config.json's experiments as they are (STICKY_VS_LEARNED and its
-  A/A), on learned files of the shape `botify train` writes (top tracks, 100 item-to-item
-  neighbours per track, 100 tracks per user), generated here;
-- shipped chains on a Redis Cluster: the same, its Redis a local cluster of 3 masters with a
-  replica each (`--cluster-replicas`, 1), as docker-compose.cluster.yml runs it, on this machine
-  (botify.redis_server.LocalCluster): the cost of the cluster client, of a request touching two
-  nodes (its user's, the version key's) and of replication; on one machine a cluster cannot be
-  faster.
-The dataset has the course's size: 50,000 tracks of 11,000 artists, 10,000 users. wrk runs with
-1 thread in its own process on this machine, random users, tracks and listened fractions; the
-users' state in Redis is emptied before each connection count. Each figure is the median of
-`--rounds` runs of `--seconds`, the targets taking turns; "of constant" is the request rate over
-the constant app's at the same connections. Needs wrk (`apt-get install wrk`); generated data goes
-to bench/out/.
+- the course's service (only with `--course`): the course's own botify (its `botify/` folder:
+  server.py, data/) under the same gunicorn settings and its own Redis, on its own data files
+  (the bench's catalog where its checkout lacks data/tracks.json); `--course-python` is an
+  interpreter with its requirements.txt installed;
+- botify, shipped chains: config.json's experiments as they are, on the learned files and the
+  catalog of a `botify experiment` run (`--run`, runs/latest; made here in bench/out/ if there
+  is none), logging into a folder that already holds that run's day-2 log (what users serve);
+- botify at `--baseline DIR` (optional): another checkout's shipped chains (a git worktree of
+  the commit before a change) on the same config and a log of its own: before and after in one
+  run, taking turns;
+- easier cases, named as such: botify with a no-state chain (Contextual on the same files: no
+  user state read or written), and the shipped chains on a local Redis Cluster of 3 masters
+  with a replica each (`--cluster-replicas`), as docker-compose.cluster.yml runs it: the cost
+  of the cluster client and replication (on one machine a cluster cannot be faster).
+wrk runs with 1 thread in its own process on this machine, random users (0-9,999), tracks
+(0-49,999) and listened fractions; the users' state in Redis is emptied before each connection
+count. Each figure is the median of `--rounds` runs of `--seconds`, the targets taking turns;
+percentiles are wrk's (p50, p90, p99, p99.9 of every request of the run); "of constant" is the
+request rate over the constant app's at the same connections. For the shipped chains the bench
+also counts the lines their log gained against the answers wrk saw (wrk stops with up to one
+request per connection answered but not counted). Needs wrk (`apt-get install wrk`); generated
+data goes to bench/out/.
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ import contextlib
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -44,14 +55,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.service_data import make_dataset  # noqa: E402
 from botify.config import load_config  # noqa: E402
 from botify.loader import load  # noqa: E402
 from botify.redis_server import LocalCluster, RedisServer, free_port  # noqa: E402
 from botify.store import Client, connect  # noqa: E402
-from lab.processes import Process, Processes, ServeProcess  # noqa: E402
+from lab.processes import Process, Processes, ServeProcess, serve_command  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
+PERCENTILES = (50, 90, 99, 99.9)
 
 WRK_SCRIPT = """
 math.randomseed(42)
@@ -61,30 +72,48 @@ request = function()
   local body = string.format('{"track": %d, "time": %.2f}', track, math.random())
   return wrk.format("POST", "/next/" .. user, {["Content-Type"] = "application/json"}, body)
 end
+done = function(summary, latency, requests)
+  for _, p in ipairs({50, 90, 99, 99.9}) do
+    io.write(string.format("percentile %g %d\\n", p, latency:percentile(p)))
+  end
+end
 """
 
 NO_STATE_CHAIN = [{"recommender": "contextual", "source": "i2i"}]
 
 
-def data_section(data: Path) -> dict:
-    """The bench's files under the source names config.json gives the learned files."""
-    return {
-        "catalog": str(data / "tracks.json"),
-        "top_tracks": str(data / "top_tracks.json"),
-        "item_recommendations": {"i2i": str(data / "i2i.json")},
-        "user_recommendations": {"als": str(data / "recommendations_ub.json")},
-    }
+def experiment_run(run: Path | None) -> Path:
+    """A finished `botify experiment` run: `run`, else runs/latest, else one made here."""
+    if run is not None:
+        if not (run / "config.day2.json").exists():
+            raise SystemExit(f"--run {run}: not a finished botify experiment run")
+        return run.resolve()
+    made = OUT / "experiment"
+    for candidate in (ROOT / "runs" / "latest", made / "latest"):
+        if (candidate / "config.day2.json").exists():
+            return candidate.resolve()
+    print("bench/service.py: no botify experiment run: making one in bench/out/ (~5 min)")
+    subprocess.run(
+        [sys.executable, "-m", "botify", "experiment", "--out", str(made)], cwd=ROOT, check=True
+    )
+    return (made / "latest").resolve()
 
 
-def write_config(path: Path, data: Path, url: str, experiments: list | None = None) -> Path:
-    """config.json as shipped, on the bench's Redis and data; `experiments` replaces its
-    experiments (routed by the first)."""
+def write_config(
+    path: Path, run: Path, url: str, experiments: list | None = None, day_log: Path | None = None
+) -> Path:
+    """config.json as shipped, on the bench's Redis and the run's files; `experiments` replaces
+    its experiments (routed by the first). Its log folder starts with `day_log` in it."""
     config = json.loads((ROOT / "config.json").read_text())
+    log_dir = path.parent / f"log-{path.stem}"
+    log_dir.mkdir()
+    if day_log is not None:
+        shutil.copy(day_log, log_dir / config.get("log_file", "events.jsonl"))
     config |= {
         "redis_url": url,
-        "log_dir": str(path.parent / f"log-{path.stem}"),
+        "log_dir": str(log_dir),
         "swap_grace_seconds": 0,
-        "data": data_section(data),
+        "data": json.loads((run / "config.day2.json").read_text())["data"],
     }
     if experiments is not None:
         config |= {"experiments": experiments, "routing_experiment": experiments[0]["name"]}
@@ -92,10 +121,19 @@ def write_config(path: Path, data: Path, url: str, experiments: list | None = No
     return path
 
 
-def gunicorn_server(app: str, port: int, worker_class: str) -> Process:
+def gunicorn_server(
+    app: str,
+    port: int,
+    worker_class: str,
+    python: str = sys.executable,
+    cwd: Path = ROOT,
+    log: Path | None = None,
+) -> Process:
     """A Flask app under botify serve's gunicorn settings."""
     command = [
-        str(Path(sys.executable).parent / "gunicorn"),
+        python,
+        "-m",
+        "gunicorn",
         app,
         "--bind",
         f"127.0.0.1:{port}",
@@ -112,40 +150,66 @@ def gunicorn_server(app: str, port: int, worker_class: str) -> Process:
         command += ["--worker-connections", "1000"]
     if worker_class == "gthread":
         command += ["--threads", "4"]
-    return Process(command)
+    return Process(command, log, cwd=cwd)
 
 
-def _ms(value: str, unit: str) -> float:
-    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+def course_service(course: Path, python: str, catalog: Path, redis_url: str, work: Path) -> Path:
+    """A copy of the course's botify folder whose config.json points at the bench's Redis (its
+    six databases) and a log folder of its own; its catalog is the bench's where it has none."""
+    copy = work / "course"
+    shutil.copytree(course, copy, ignore=shutil.ignore_patterns("log", ".git"))
+    (copy / "log").mkdir(exist_ok=True)
+    if not (copy / "data" / "tracks.json").exists():
+        shutil.copy(catalog, copy / "data" / "tracks.json")
+    config_path = copy / "botify" / "config.json"
+    config = json.loads(config_path.read_text())
+    host, port = redis_url.removeprefix("redis://").split("/")[0].split(":")
+    for key in config:
+        if key.endswith("_HOST"):
+            config[key] = host
+        elif key.endswith("_PORT") and key.startswith("REDIS"):
+            config[key] = int(port)
+    config_path.write_text(json.dumps(config, indent=1))
+    check = subprocess.run([python, "-c", "import flask_redis, pythonjsonlogger, mmh3"], cwd=copy)
+    if check.returncode != 0:
+        raise SystemExit(
+            f"--course-python {python}: lacks the course's requirements (pip install -r "
+            f"{course}/requirements.txt)"
+        )
+    return copy
 
 
-def run_wrk(url: str, connections: int, seconds: int, script: Path) -> dict:
+@dataclass
+class Run:
+    rps: float
+    percentiles_ms: dict[float, float]
+    requests: int
+    non2xx: int
+    socket_errors: int
+
+
+def run_wrk(url: str, connections: int, seconds: int, script: Path) -> Run:
     output = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        # A 10 s timeout, as the course's simulator clients have: a slow answer is a latency.
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script)]
+        + [url],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)\b", output)
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", output)
-    total = int(re.search(r"(\d+) requests in", output).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     socket = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
     )
-    kinds = ("connect", "read", "write", "timeout")
-    errors = dict(zip(kinds, map(int, socket.groups()), strict=True)) if socket else {}
-    non2xx_count = int(non2xx.group(1)) if non2xx else 0
-    return {
-        "rps": rps,
-        "p50_ms": _ms(*p50.groups()),
-        "p99_ms": _ms(*p99.groups()),
-        "requests": total,
-        "failed": non2xx_count + sum(errors.values()),
-        "non2xx": non2xx_count,
-        "socket_errors": errors,
-    }
+    return Run(
+        rps=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        percentiles_ms={
+            float(p): int(us) / 1000 for p, us in re.findall(r"percentile ([\d.]+) (\d+)", output)
+        },
+        requests=int(re.search(r"(\d+) requests in", output).group(1)),
+        non2xx=int(non2xx.group(1)) if non2xx else 0,
+        socket_errors=sum(map(int, socket.groups())) if socket else 0,
+    )
 
 
 def measure_load(config_path: Path, client: Client, runs: int) -> list[float]:
@@ -170,6 +234,12 @@ def measure_ready(config_path: Path, runs: int) -> list[float]:
 class Target:
     name: str
     url: str
+    log: Path | None = None  # a botify target's live log file: its lines are counted
+
+
+def log_lines(path: Path) -> int:
+    with open(path, "rb") as file:
+        return sum(block.count(b"\n") for block in iter(lambda: file.read(1 << 20), b""))
 
 
 def empty_user_state(client: Client, namespace: str) -> None:
@@ -186,48 +256,70 @@ def measure(
     for connections in levels:
         for client in clients:
             empty_user_state(client, "botify")
-        runs: dict[str, list[dict]] = {target.name: [] for target in targets}
+        runs: dict[str, list[Run]] = {target.name: [] for target in targets}
+        logged = dict.fromkeys(runs, 0)
         for target in targets:
             run_wrk(target.url, connections, 2, script)  # warm up
         for _ in range(args.rounds):
             for target in targets:
+                before = log_lines(target.log) if target.log else 0
                 runs[target.name].append(run_wrk(target.url, connections, args.seconds, script))
+                if target.log:
+                    time.sleep(0.2)  # the writers' last batches
+                    logged[target.name] += log_lines(target.log) - before
         for name, results in runs.items():
             figures[(name, connections)] = {
-                "rps": statistics.median(r["rps"] for r in results),
-                "p50_ms": statistics.median(r["p50_ms"] for r in results),
-                "p99_ms": statistics.median(r["p99_ms"] for r in results),
-                "requests": sum(r["requests"] for r in results),
-                "non2xx": sum(r["non2xx"] for r in results),
-                "socket": sum(sum(r["socket_errors"].values()) for r in results),
+                "rps": statistics.median(r.rps for r in results),
+                "ms": {
+                    p: statistics.median(r.percentiles_ms[p] for r in results) for p in PERCENTILES
+                },
+                "requests": sum(r.requests for r in results),
+                "non2xx": sum(r.non2xx for r in results),
+                "socket": sum(r.socket_errors for r in results),
+                "logged": logged[name],
             }
     return figures
 
 
 def print_table(targets: list[Target], levels: list[int], figures: dict) -> None:
     print(
-        "| target | connections | req/s | p50 ms | p99 ms | non-2xx | socket errors | of constant |"
+        "| target | connections | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | non-2xx | "
+        "socket errors | of constant | log lines gained |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for connections in levels:
         constant = figures[(targets[0].name, connections)]["rps"]
         for target in targets:
             f = figures[(target.name, connections)]
+            ms = " | ".join(f"{f['ms'][p]:.1f}" for p in PERCENTILES)
+            logged = f"{f['logged']} (answers seen {f['requests']})" if target.log else ""
             print(
-                f"| {target.name} | {connections} | {f['rps']:.0f} | {f['p50_ms']:.1f} | "
-                f"{f['p99_ms']:.1f} | {f['non2xx']} of {f['requests']} | {f['socket']} | "
-                f"{f['rps'] / constant:.2f} |",
+                f"| {target.name} | {connections} | {f['rps']:.0f} | {ms} | "
+                f"{f['non2xx']} of {f['requests']} | {f['socket']} | "
+                f"{f['rps'] / constant:.2f} | {logged} |",
                 flush=True,
             )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run", type=Path, help="a botify experiment run folder (runs/latest)")
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration per run (10)")
     parser.add_argument("--rounds", type=int, default=2, help="wrk runs per figure (2)")
-    parser.add_argument("--connections", default="16,64,256", help="wrk connections (16,64,256)")
+    parser.add_argument(
+        "--connections", default="16,64,256,1000", help="wrk connections (16,64,256,1000)"
+    )
     parser.add_argument("--worker-class", default="gevent", help="gunicorn worker class (gevent)")
     parser.add_argument("--runs", type=int, default=3, help="repetitions of load/ready (3)")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another botify checkout (a worktree of an earlier commit): its shipped chains beside",
+    )
+    parser.add_argument("--course", type=Path, help="the course's botify folder (server beside)")
+    parser.add_argument(
+        "--course-python", default=sys.executable, help="a Python with the course's requirements"
+    )
     parser.add_argument(
         "--cluster-replicas", type=int, default=1, help="replicas per cluster master (1)"
     )
@@ -237,16 +329,22 @@ def main() -> int:
         print("bench/service.py needs wrk: apt-get install wrk", file=sys.stderr)
         return 2
     levels = [int(c) for c in args.connections.split(",")]
-    data = make_dataset(OUT / "service_data")
+    # wrk and the servers each hold a descriptor per connection.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
+    run = experiment_run(args.run)
+    day_log = run / "logs" / "day2" / load_config(run / "config.day2.json")["log_file"]
+    OUT.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="service-", dir=OUT))
     script = work / "next.lua"
     script.write_text(WRK_SCRIPT)
+    print(f"botify experiment run: {run} (day-2 log {day_log.stat().st_size / 1e6:.0f} MB)")
     with contextlib.ExitStack() as stack:
         redis_server = stack.enter_context(RedisServer(port=free_port(), maxmemory_mb=0))
-        shipped = write_config(work / "shipped.json", data, redis_server.url)
+        shipped = write_config(work / "shipped.json", run, redis_server.url, day_log=day_log)
         no_state = write_config(
             work / "no_state.json",
-            data,
+            run,
             redis_server.url,
             [{"name": "BENCH", "arms": {"C": NO_STATE_CHAIN}}],
         )
@@ -254,18 +352,25 @@ def main() -> int:
         clients = [client]
         loads = measure_load(shipped, client, args.runs)
         print(
-            f"botify load (50k tracks, 11k artists, 5M i2i ids, 1M user ids): median "
+            f"botify load (the run's catalog and learned files): median "
             f"{statistics.median(loads):.2f} s of {[round(s, 2) for s in loads]}"
         )
         on_cluster = None
         if not args.no_cluster:
             cluster = stack.enter_context(LocalCluster(masters=3, replicas=args.cluster_replicas))
-            on_cluster = write_config(work / "cluster.json", data, cluster.url)
+            on_cluster = write_config(work / "cluster.json", run, cluster.url, day_log=day_log)
             clients.append(connect(cluster.url, timeout=30))
             loads = measure_load(on_cluster, clients[-1], args.runs)
             print(
                 f"botify load on the cluster (3 masters, {args.cluster_replicas} replicas each): "
                 f"median {statistics.median(loads):.2f} s of {[round(s, 2) for s in loads]}"
+            )
+        course = None
+        if args.course is not None:
+            course_redis = stack.enter_context(RedisServer(port=free_port(), maxmemory_mb=0))
+            catalog = Path(load_config(shipped)["data"]["catalog"])
+            course = course_service(
+                args.course, args.course_python, catalog, course_redis.url, work
             )
         ready = measure_ready(shipped, args.runs)
         print(
@@ -285,20 +390,60 @@ def main() -> int:
                     args.worker_class,
                 )
             )
-            no_state_service = started.add(ServeProcess(no_state, worker_class=args.worker_class))
-            shipped_service = started.add(ServeProcess(shipped, worker_class=args.worker_class))
-            for server, port in ((constant, constant_port), (yardstick, yardstick_port)):
-                server.wait_for(f"http://127.0.0.1:{port}/nowhere", ok=(404,))
-            no_state_service.wait_healthy(timeout=30)
-            shipped_service.wait_healthy(timeout=30)
+            waiting = [(constant, constant_port), (yardstick, yardstick_port)]
             targets = [
                 Target("constant (flask-restful)", f"http://127.0.0.1:{constant_port}"),
                 Target(
                     f"redis yardstick ({routing}'s round trips)",
                     f"http://127.0.0.1:{yardstick_port}",
                 ),
-                Target("botify, no-state chain (Contextual -> Random)", no_state_service.url),
-                Target(f"botify, shipped chains ({routing})", shipped_service.url),
+            ]
+            if course is not None:
+                course_port = free_port()
+                waiting.append(
+                    (
+                        started.add(
+                            gunicorn_server(
+                                "botify.server:app",
+                                course_port,
+                                args.worker_class,
+                                python=args.course_python,
+                                cwd=course,
+                                log=work / "course.log",
+                            )
+                        ),
+                        course_port,
+                    )
+                )
+                targets.append(Target("the course's service", f"http://127.0.0.1:{course_port}"))
+            shipped_service = started.add(ServeProcess(shipped, worker_class=args.worker_class))
+            no_state_service = started.add(ServeProcess(no_state, worker_class=args.worker_class))
+            for server, port in waiting:
+                server.wait_for(f"http://127.0.0.1:{port}/nowhere", ok=(404,), timeout=300)
+            shipped_service.wait_healthy(timeout=30)
+            no_state_service.wait_healthy(timeout=30)
+            shipped_log = Path(load_config(shipped)["log_dir"]) / day_log.name
+            if args.baseline is not None:
+                baseline = write_config(
+                    work / "baseline.json", run, redis_server.url, day_log=day_log
+                )
+                baseline_port = free_port()
+                started.add(
+                    Process(
+                        serve_command(baseline, baseline_port, worker_class=args.worker_class),
+                        cwd=args.baseline.resolve(),
+                    )
+                ).wait_for(f"http://127.0.0.1:{baseline_port}/healthz", timeout=60)
+                targets.append(
+                    Target(
+                        f"botify at {args.baseline}, shipped chains",
+                        f"http://127.0.0.1:{baseline_port}",
+                        Path(load_config(baseline)["log_dir"]) / day_log.name,
+                    )
+                )
+            targets += [
+                Target(f"botify, shipped chains ({routing})", shipped_service.url, shipped_log),
+                Target("easier: botify, no-state chain (Contextual only)", no_state_service.url),
             ]
             if on_cluster is not None:
                 cluster_service = started.add(
@@ -307,7 +452,7 @@ def main() -> int:
                 cluster_service.wait_healthy(timeout=30)
                 targets.append(
                     Target(
-                        f"botify, shipped chains on a 3-master cluster "
+                        f"easier: botify, shipped chains on a 3-master cluster "
                         f"({args.cluster_replicas} replicas each)",
                         cluster_service.url,
                     )
