@@ -5,9 +5,10 @@ Endpoints (the course's four, exactly compatible, plus two):
   GET  /track/<track>    -> the catalog's record of the track; 404 if unknown
   POST /next/<user>      {"track": int, "time": float} -> {"user": int, "track": int}
   POST /last/<user>      {"track": int, "time": float} -> {"user": int}
-  GET  /healthz          -> 200 when Redis answers, a data version is loaded and the event log
-                            takes writes, else 503; with the log's counts and the chain links
-                            that failed, in the worker that answered
+  GET  /healthz          -> 200 when Redis answers (on a cluster: serves every slot), a data
+                            version is loaded and the event log takes writes, else 503; with the
+                            log's counts and the chain links that failed, in the worker that
+                            answered
   GET  /experiments      -> the experiments, their arms and each arm's recommender chain
 
 Every error is JSON {"message": ...}: 4xx naming what was wrong (413 for a body over
@@ -191,19 +192,21 @@ class Health(ServiceResource):
             "failed_links": failed,
             "redis": self.store.topology(),
         }
-        unreachable = health["redis"].get("unreachable")
-        if unreachable:
+        not_serving = health["redis"].pop("message", "")
+        if not_serving:
+            # Some slots are not served (a master down, or back but not yet rejoined): this
+            # service cannot answer every user now, as when its log cannot be written.
             health["status"] = "degraded"
-            health["message"] = (
-                f"Redis Cluster: {len(unreachable)} of {health['redis']['masters']} masters do not "
-                "answer; requests that need their slots get 503"
-            )
+            health["message"] = not_serving
         if log_state is not None and log_state["status"] != "ok":
             health["status"] = "degraded"
             # Events waiting for a write that keeps failing: this worker cannot log now.
             if log_state["pending"]:
-                health["message"] = f"the event log cannot be written: {log_state['error']}"
+                log_message = f"the event log cannot be written: {log_state['error']}"
+                health["message"] = "; ".join(filter(None, [not_serving, log_message]))
                 return health, 503
+        if not_serving:
+            return health, 503
         return health
 
 

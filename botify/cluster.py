@@ -11,8 +11,13 @@ trip however many nodes it touches. What does not go to plan is counted (`stats`
 /healthz): a dropped connection is retried once on a fresh one; a node that stays unreachable
 fails only the commands it serves, is not asked again for a second (its commands fail at once,
 counted), and makes the client relearn the slot map (at most once a second), which is how a
-promoted replica is found; a command redirected (MOVED, ASK: the slots are moving) is sent
-again through redis-py's client, which follows redirects.
+promoted replica is found (a slot without a master makes it relearn too, until it has one); a
+command redirected (MOVED, ASK: the slots are moving) is sent again through redis-py's client,
+which follows redirects.
+
+`ClusterRoundTrips.serving` is /healthz's view: whether every master this client sends to answers
+and says the cluster is ok, and every slot has a master (a master that answers PING may still
+refuse its slots: one that restarts answers "The cluster is down" until it has rejoined).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import redis
 from redis.backoff import NoBackoff
@@ -44,6 +49,8 @@ log = logging.getLogger(__name__)
 UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, ClusterError)
 # The slot map is relearnt at most this often when a node is unreachable.
 REFRESH_SECONDS = 1.0
+# A cluster's hash slots.
+SLOTS = 16384
 
 
 class OwingConnection(OwedReplies, Connection):
@@ -89,6 +96,7 @@ class ClusterRoundTrips:
         try:
             node = self.client.nodes_manager.get_node_from_slot(slot)
         except SlotNotCoveredError as error:  # not a RedisError: an outage all the same
+            self._refresh()  # until the slot has a master again
             raise ClusterDownError(str(error)) from error
         return self.client.get_redis_connection(node).connection_pool
 
@@ -210,6 +218,73 @@ class ClusterRoundTrips:
         finally:
             self._refresh_lock.release()
 
+    def serving(self) -> dict:
+        """Whether the cluster serves, as the masters this client sends to see it: `unreachable`,
+        the masters that do not answer; `cluster_state_fail`, those that answer but say the
+        cluster is down (they refuse every command: one that restarts does so until it has
+        rejoined, node_timeout); `slots_not_served`, the slot ranges of both, and of slots that
+        have no master; `message`, what is wrong, empty when the cluster serves.
+
+        One CLUSTER INFO per master, the round trip of the PING it replaces: nothing is cached,
+        so /healthz says what the masters say now, never ok while a master refuses its slots."""
+        masters = self.client.get_primaries()
+        unreachable: list[str] = []
+        failing: list[str] = []
+        unassigned: list[str] = []  # masters that see slots without a master
+        for node in masters:
+            connection = self.client.get_redis_connection(node)
+            try:
+                info = connection.cluster("info")
+            except redis.RedisError:
+                unreachable.append(node.name)
+                continue
+            if info.get("cluster_state") != "ok":
+                failing.append(node.name)
+            else:
+                # It serves: the requests that this worker failed fast for it need not wait.
+                self._failed_until.pop(connection.connection_pool, None)
+            if int(info.get("cluster_slots_assigned", SLOTS)) < SLOTS:
+                unassigned.append(f"{info['cluster_slots_assigned']} on {node.name}")
+        slot_map = self.client.nodes_manager.slots_cache
+        wrong: list[str] = []
+        if unreachable:
+            verb = "does" if len(unreachable) == 1 else "do"
+            wrong.append(
+                f"{', '.join(unreachable)} {verb} not answer "
+                f"({len(unreachable)} of {len(masters)} masters)"
+            )
+        if failing:
+            wrong.append(f"cluster_state is fail on {', '.join(failing)}")
+        if unassigned:
+            wrong.append(f"cluster_slots_assigned is {', '.join(unassigned)} (of {SLOTS})")
+        not_served: list[str] = []
+        if wrong or len(slot_map) < SLOTS:
+            down = set(unreachable + failing)
+            not_served = slot_ranges(
+                slot
+                for slot in range(SLOTS)
+                if not slot_map.get(slot) or slot_map[slot][0].name in down
+            )
+        if not_served and not wrong:
+            wrong.append("slots without a master")
+        message = ""
+        if wrong:
+            message = (
+                f"Redis Cluster: {'; '.join(wrong)} (slots not served: "
+                f"{', '.join(not_served) or 'none known'}); requests that need them get 503"
+            )
+        if unreachable or unassigned or len(slot_map) < SLOTS:
+            # A replica may have been promoted, slots (re)assigned: relearnt here too, so that a
+            # worker without traffic does not report the old map for ever (at most once a second).
+            self._refresh()
+        return {
+            "masters": len(masters),
+            "unreachable": unreachable,
+            "cluster_state_fail": failing,
+            "slots_not_served": not_served,
+            "message": message,
+        }
+
     def send_unwaited(self, commands: Sequence[Command]) -> None:
         """Send `commands` (all on one slot: one user's keys) and return at once."""
         pool = self._pool(commands[0])
@@ -221,3 +296,14 @@ class ClusterRoundTrips:
             raise
         finally:
             pool.release(connection)
+
+
+def slot_ranges(slots: Iterable[int]) -> list[str]:
+    """Ascending slots as ranges: 0, 1, 2, 5 -> ["0-2", "5"]."""
+    ranges: list[list[int]] = []
+    for slot in slots:
+        if ranges and ranges[-1][1] == slot - 1:
+            ranges[-1][1] = slot
+        else:
+            ranges.append([slot, slot])
+    return [f"{start}-{end}" if end > start else str(start) for start, end in ranges]

@@ -20,7 +20,7 @@ import ujson
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from botify.cluster import UNAVAILABLE, ClusterRoundTrips, connect_cluster
+from botify.cluster import ClusterRoundTrips, connect_cluster
 from botify.config import Config, is_cluster_url, redis_url
 from botify.data import EMPTY_SESSION, Listen, NoData, Read, Session, Snapshot
 from botify.dataset import ID_DTYPE, Catalog, Lists
@@ -338,22 +338,15 @@ class RedisStore:
         return isinstance(self.trips, ClusterRoundTrips)
 
     def topology(self) -> dict:
-        """What /healthz shows of the Redis side: on a cluster, its masters, those that do not
-        answer now, and the counts of what went wrong on the request path."""
+        """What /healthz shows of the Redis side: on a cluster, whether it serves (its masters,
+        those that do not answer or say the cluster is down, the slots not served, and a
+        `message` when it does not: ClusterRoundTrips.serving), and the counts of what went
+        wrong on the request path."""
         if not isinstance(self.trips, ClusterRoundTrips):  # (not on_cluster: mypy narrows this)
             return {"topology": "single", "unwaited_write_failures": OwedReplies.failures}
-        client = self.trips.client
-        unreachable = []
-        masters = client.get_primaries()
-        for node in masters:
-            try:
-                client.get_redis_connection(node).ping()
-            except UNAVAILABLE:
-                unreachable.append(node.name)
         return {
             "topology": "cluster",
-            "masters": len(masters),
-            "unreachable": unreachable,
+            **self.trips.serving(),
             **self.trips.stats,
             "version_unconfirmed": self.version_unconfirmed,
             "unwaited_write_failures": OwedReplies.failures,

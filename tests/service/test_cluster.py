@@ -15,7 +15,7 @@ import requests
 from botify.cluster import ClusterRoundTrips
 from botify.config import ConfigError, load_config, parse_cluster_url
 from botify.loader import load
-from botify.redis_server import LocalCluster
+from botify.redis_server import LocalCluster, RedisServer, masters_of
 from botify.store import Keys, connect
 from tests.conftest import write_config
 from tests.service.test_service_faults import config_for
@@ -48,6 +48,14 @@ def masters_by_port(cluster: LocalCluster) -> dict[int, list[int]]:
     for user in range(200):
         users.setdefault(cluster.master_of(keys.seen(user)).port, []).append(user)
     return users
+
+
+def slots_of(node: RedisServer) -> str:
+    """The slot ranges that `node` masters, as /healthz names them ("0-5460")."""
+    with redis.Redis(host=node.host, port=node.port, decode_responses=True) as client:
+        slots = client.cluster("slots")
+    ranges = [(a, b) for a, b, port in masters_of(slots) if port == node.port]
+    return ", ".join(f"{a}-{b}" if b > a else str(a) for a, b in ranges)
 
 
 def test_commands_for_several_nodes_come_back_in_order_and_survive_dropped_connections(
@@ -95,6 +103,7 @@ def test_a_master_stopped_mid_traffic_fails_only_its_slots_and_recovers_when_bac
         service = serve_on(cluster, tmp_path, start_service)
         # Stop the master of the version key: the hardest case, every request reads it.
         down = cluster.master_of(Keys("botify").version)
+        down_slots = slots_of(down)
         by_master = masters_by_port(cluster)
         theirs, others = (
             by_master[down.port],
@@ -110,7 +119,7 @@ def test_a_master_stopped_mid_traffic_fails_only_its_slots_and_recovers_when_bac
             down.stop()
             stopped = time.monotonic()
             time.sleep(3)
-            health = requests.get(service.url + "/healthz").json()
+            health_answer = requests.get(service.url + "/healthz")
             restarted = time.monotonic()
             down.start()
             cluster.wait_ready()
@@ -124,13 +133,87 @@ def test_a_master_stopped_mid_traffic_fails_only_its_slots_and_recovers_when_bac
         assert {s for u, s in while_down if u in theirs} == {503}
         settled = [s for t, u, s in results if t > back + 1]
         assert settled and set(settled) == {200}  # recovered by itself, no restart
-        assert health["status"] == "degraded" and health["redis"]["unreachable"] == [
-            f"{down.host}:{down.port}"
-        ]
+        # Its slots are not served: /healthz is a 503 that says which, as a log it cannot write.
+        health = health_answer.json()
+        assert health_answer.status_code == 503 and health["status"] == "degraded"
+        assert health["redis"]["unreachable"] == [f"{down.host}:{down.port}"]
+        assert health["message"].startswith(
+            f"Redis Cluster: {down.host}:{down.port} does not answer (1 of 3 masters) "
+            f"(slots not served: {down_slots}); requests that need them get 503"
+        )
         assert health["version"].startswith("1-")  # the known version, still the live one
-        healthy = requests.get(service.url + "/healthz").json()
-        assert healthy["status"] == "ok" and healthy["redis"]["unreachable"] == []
+        healthy_answer = requests.get(service.url + "/healthz")
+        healthy = healthy_answer.json()
+        assert healthy_answer.status_code == 200 and healthy["status"] == "ok"
+        assert healthy["redis"]["unreachable"] == healthy["redis"]["cluster_state_fail"] == []
         assert healthy["redis"]["node_errors"] > 0 and healthy["redis"]["version_unconfirmed"] > 0
+
+
+def poll_health_then_request(url: str, user: int, stop: threading.Event, pairs: list) -> None:
+    """/healthz, then at once a /next of `user`, again and again: (when /healthz was asked, when
+    the /next was answered, /healthz's status code, its body, the /next's status code)."""
+    session = requests.Session()
+    while not stop.is_set():
+        asked = time.monotonic()
+        health = session.get(url + "/healthz")
+        answer = session.post(f"{url}/next/{user}", json={"track": 7, "time": 0.5})
+        pairs.append(
+            (asked, time.monotonic(), health.status_code, health.json(), answer.status_code)
+        )
+    session.close()
+
+
+def test_healthz_is_never_ok_while_a_restarted_master_refuses_its_slots(tmp_path, start_service):
+    """A master of a cluster without replicas, stopped and restarted: it answers at once, but
+    refuses its slots ("The cluster is down") until it has rejoined (node_timeout, 2 s). /healthz,
+    asked just before each request of a user on that master, is never ok when the request gets a
+    503: it is a 503 naming the master and what is wrong."""
+    with LocalCluster(masters=3, replicas=0) as cluster:
+        service = serve_on(cluster, tmp_path, start_service)
+        # Not the version key's master: its users' requests are the only ones it fails.
+        version_port = cluster.master_of(Keys("botify").version).port
+        port, users = next((p, u) for p, u in masters_by_port(cluster).items() if p != version_port)
+        down = next(node for node in cluster.nodes if node.port == port)
+        down_slots = slots_of(down)
+        stop, pairs = threading.Event(), []
+        poller = threading.Thread(
+            target=poll_health_then_request, args=(service.url, users[0], stop, pairs)
+        )
+        poller.start()
+        try:
+            time.sleep(0.5)
+            stopping = time.monotonic()
+            down.stop()
+            stopped = time.monotonic()
+            time.sleep(2)
+            restarted = time.monotonic()
+            down.start()
+            cluster.wait_ready()
+            time.sleep(1.5)
+        finally:
+            stop.set()
+            poller.join()
+        # A /healthz answered before the stop, its /next after: the master went down between.
+        pairs = [p for p in pairs if not (p[0] < stopped and p[1] > stopping)]
+        ok_then_refused = [
+            round(asked - restarted, 2)
+            for asked, _, _, body, status in pairs
+            if body.get("status") == "ok" and status == 503
+        ]
+        assert not ok_then_refused, (
+            f"/healthz ok, then a 503, {len(ok_then_refused)} times from "
+            f"{ok_then_refused[0]} s to {ok_then_refused[-1]} s after the restart"
+        )
+        refused = [(asked, code, body) for asked, _, code, body, status in pairs if status == 503]
+        rejoining = [body["message"] for asked, _, body in refused if asked > restarted]
+        assert rejoining  # the window was there: the test could see /healthz wrong in it
+        assert {code for _, code, _ in refused} == {503}
+        name = f"{down.host}:{down.port}"
+        fail = f"Redis Cluster: cluster_state is fail on {name} (slots not served: {down_slots});"
+        assert any(m.startswith(fail) for m in rejoining), rejoining
+        assert all(name in body["message"] for _, _, body in refused)
+        *_, code, body, status = pairs[-1]
+        assert (code, body["status"], status) == (200, "ok", 200)
 
 
 def test_a_promoted_replica_takes_over_without_a_restart(tmp_path, start_service):
@@ -156,10 +239,74 @@ def test_a_promoted_replica_takes_over_without_a_restart(tmp_path, start_service
         assert cluster.master_of(Keys("botify").seen(user)).port != down.port
         settled = [s for t, u, s in results if t > promoted + 1.5]
         assert settled and set(settled) == {200}
+        health = requests.get(service.url + "/healthz")  # the old master is still down
+        assert health.status_code == 200 and health.json()["status"] == "ok"
         assert any(s == 503 for t, u, s in results if stopped < t < promoted)
         # what the service kept of the user's session survived on the replica
         listened = requests.post(f"{service.url}/next/{user}", json={"track": 7, "time": 0.5})
         assert listened.status_code == 200
+
+
+def test_healthz_of_a_worker_without_traffic_finds_a_promoted_replica(tmp_path, start_service):
+    """/healthz alone relearns the slot map: a worker that no request reached since its master
+    was replaced does not say for ever that the old master does not answer."""
+    with LocalCluster(masters=3, replicas=1, node_timeout_ms=1000) as cluster:
+        service = serve_on(cluster, tmp_path, start_service)
+        assert requests.get(service.url + "/healthz").status_code == 200
+        # Not the version key's master: /healthz's read of the version would meet it too.
+        version_port = cluster.master_of(Keys("botify").version).port
+        port = next(port for port in masters_by_port(cluster) if port != version_port)
+        next(node for node in cluster.nodes if node.port == port).stop()
+        cluster.wait_ready()  # its replica is the master now
+        deadline, answers = time.monotonic() + 10, []
+        while time.monotonic() < deadline and answers[-1:] != [200]:
+            answers.append(requests.get(service.url + "/healthz").status_code)
+            time.sleep(0.2)
+        assert answers[-1] == 200, answers
+
+
+def test_healthz_names_a_slot_without_a_master_and_all_recover_when_it_has_one(
+    tmp_path, start_service
+):
+    """A slot that no master serves (every slot covered, or /healthz is not ok): /healthz says
+    which, its requests get 503; once a master takes it again, both recover by themselves."""
+    with LocalCluster(masters=3, replicas=0) as cluster:
+        service = serve_on(cluster, tmp_path, start_service)
+        user, keys = 5, Keys("botify")
+        owner = cluster.master_of(keys.seen(user))
+        with redis.Redis(host=owner.host, port=owner.port) as client:
+            slot = client.cluster("keyslot", keys.seen(user))
+        for node in cluster.nodes:
+            with redis.Redis(host=node.host, port=node.port) as client:
+                client.cluster("delslots", slot)
+
+        def poll(path: str, done) -> requests.Response:
+            deadline = time.monotonic() + 10
+            while True:
+                if path == "/healthz":
+                    answer = requests.get(service.url + path)
+                else:
+                    answer = requests.post(service.url + path, json={"track": 7, "time": 0.5})
+                if done(answer) or time.monotonic() > deadline:
+                    return answer
+                time.sleep(0.1)
+
+        health = poll("/healthz", lambda a: f"(slots not served: {slot})" in a.text)
+        assert health.status_code == 503 and health.json()["status"] == "degraded"
+        assert health.json()["message"].startswith(
+            "Redis Cluster: cluster_slots_assigned is 16383 on "
+        ) and health.json()["message"].endswith(
+            f"(slots not served: {slot}); requests that need them get 503"
+        )
+        assert (
+            requests.post(f"{service.url}/next/{user}", json={"track": 7, "time": 0.5}).status_code
+            == 503
+        )
+        with redis.Redis(host=owner.host, port=owner.port) as client:
+            client.cluster("addslots", slot)
+        assert poll(f"/next/{user}", lambda a: a.status_code == 200).status_code == 200
+        health = poll("/healthz", lambda a: a.status_code == 200)
+        assert health.status_code == 200 and health.json()["status"] == "ok"
 
 
 def test_slots_moving_under_traffic_fail_no_request(tmp_path, redis_cluster, start_service):
