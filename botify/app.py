@@ -14,8 +14,9 @@ Endpoints (the course's four, exactly compatible, plus two):
 Every error is JSON {"message": ...}: 4xx naming what was wrong (413 for a body over
 max_body_bytes however it is sent, 400 for a body shorter than its Content-Length), 503 when
 Redis is unreachable or no data is loaded (saying which, never Redis's own words: those go to the
-server log), 500 for data in Redis that botify did not write; a rejected request changes no state
-and logs no event.
+server log), 503 "overloaded" with Retry-After when the worker is too far behind to serve in time
+(botify.overload), 500 for data in Redis that botify did not write; a rejected request changes no
+state and logs no event.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from botify.config import Config
 from botify.data import DataView, NoData
 from botify.eventlog import EventLog
 from botify.experiments import build_experiments
+from botify.overload import RETRY_AFTER_SECONDS, LoadGauge
 from botify.service import Service
 from botify.store import RedisStore
 from botify.validation import BadInput, parse_id, parse_listen
@@ -72,31 +74,50 @@ class RateLimitedLog:
 
 
 outages = RateLimitedLog()
+overloads = RateLimitedLog()
 
 
-def redis_failure(failure: redis.RedisError):
+def overloaded(gauge: LoadGauge, what: str):
+    """503 "overloaded" with Retry-After (botify.overload), said in the server log."""
+    overloads.warning(
+        "worker overloaded (%.0f ms behind): %s; shed %d, late on Redis %d so far",
+        gauge.lag() * 1000,
+        what,
+        gauge.shed,
+        gauge.late_on_redis,
+    )
+    return {"message": "overloaded"}, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+def redis_failure(failure: redis.RedisError, gauge: LoadGauge | None = None):
     """A 503 for an outage, a 500 for a data error; the details go to the server log only
-    (they name hosts, ports and users)."""
+    (they name hosts, ports and users). An outage met while the worker is late (`gauge`) is the
+    worker's overload, not Redis's."""
     if isinstance(failure, redis.ResponseError) and not isinstance(failure, ClusterError):
         # e.g. WRONGTYPE: a key botify did not write (CLUSTERDOWN is an outage, below)
         log.error("unexpected data in Redis: %s", failure)
         return error(500, "internal error: unexpected data in Redis (see the server log)")
+    if gauge is not None and gauge.late_for_redis():
+        return overloaded(gauge, f"a Redis reply read too late ({failure})")
     outages.warning("Redis is unavailable: %s", failure)
     return error(503, "Redis is unavailable")
 
 
 def guarded(handler):
-    """Turn the service's known failures into JSON answers, never a 500 with a traceback."""
+    """Turn the service's known failures into JSON answers, never a 500 with a traceback; shed
+    the request at once while the worker is overloaded."""
 
-    def wrapper(*args, **kwargs):
+    def wrapper(resource: ServiceResource, *args, **kwargs):
+        if resource.gauge.should_shed():
+            return overloaded(resource.gauge, "a request shed")
         try:
-            return handler(*args, **kwargs)
+            return handler(resource, *args, **kwargs)
         except BadInput as bad:
             return error(bad.status, bad.message)
         except NoData as missing:
             return error(503, str(missing))
         except redis.RedisError as failure:
-            return redis_failure(failure)
+            return redis_failure(failure, resource.gauge)
 
     wrapper.__name__ = handler.__name__
     return wrapper
@@ -132,10 +153,11 @@ class ServiceResource(Resource):
 
     init_every_request = False
 
-    def __init__(self, service: Service, store: RedisStore, body_limit: int):
+    def __init__(self, service: Service, store: RedisStore, body_limit: int, gauge: LoadGauge):
         self.service = service
         self.store = store
         self.body_limit = body_limit
+        self.gauge = gauge
 
 
 class Track(ServiceResource):
@@ -191,6 +213,7 @@ class Health(ServiceResource):
             "log": log_state,
             "failed_links": failed,
             "redis": self.store.topology(),
+            "overload": self.gauge.stats(),
         }
         not_serving = health["redis"].pop("message", "")
         if not_serving:
@@ -269,6 +292,7 @@ def create_app(
             "service": service,
             "store": store,
             "body_limit": config["max_body_bytes"],
+            "gauge": LoadGauge(config["overload_lag_seconds"], config["redis_timeout_seconds"]),
         }
     }
     api.add_resource(Hello, "/")

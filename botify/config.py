@@ -49,6 +49,9 @@ DEFAULTS: dict[str, Any] = {
     # 0: no bound. botify serve's workers (botify.workers) apply it.
     "header_timeout_seconds": 5.0,
     "redis_timeout_seconds": 0.5,
+    # A worker this far behind (botify.overload) answers new requests 503 "overloaded" at once.
+    # 0: never shed.
+    "overload_lag_seconds": 2.0,
     "swap_grace_seconds": 2.0,
     # List sources up to this size are held whole in each process's memory (no round trip);
     # larger ones are read list by list from Redis.
@@ -189,6 +192,7 @@ def check(config: Config) -> None:
         "version_check_seconds",
         "log_retry_seconds",
         "header_timeout_seconds",
+        "overload_lag_seconds",
     ):
         value = config[key]
         if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
