@@ -107,6 +107,7 @@ class EventLog:
         self.directory = Path(directory)
         self.live = check_live_name(file_name)
         self.path = self.directory / self.live
+        self._live_path = str(self.path)  # stat per write: a str saves pathlib's conversion
         self.max_bytes = max_bytes
         self.backups = backups
         self.retry_seconds = retry_seconds
@@ -116,6 +117,7 @@ class EventLog:
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
         self._fd: int | None = None
+        self._inode = 0  # the live file's, as _fd opened it
         self._lock_fd: int | None = None
         self._start_lock = threading.Lock()
         # One drain at a time (the writer thread's, or a caller's flush), so batches keep order.
@@ -281,12 +283,10 @@ class EventLog:
         lock = self._lock()
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            fd = self._open_current()
-            size = os.fstat(fd).st_size
+            fd, size = self._open_current()
             if self.backups > 0 and size > 0 and size + len(data) > self.max_bytes:
                 self._rotate()
-                fd = self._open_current()
-                size = os.fstat(fd).st_size
+                fd, size = self._open_current()
             _write_whole(fd, data, size)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
@@ -303,19 +303,22 @@ class EventLog:
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def _open_current(self) -> int:
-        """(Re)open the live file if another process rotated it away from under our fd."""
+    def _open_current(self) -> tuple[int, int]:
+        """The live file's descriptor and size, (re)opened if another process rotated it away from
+        under ours. The caller holds the lock, so the size stays true until it writes."""
         try:
-            on_disk = os.stat(self.path).st_ino
+            on_disk = os.stat(self._live_path)
         except FileNotFoundError:
             on_disk = None
-        if self._fd is not None and on_disk == os.fstat(self._fd).st_ino:
-            return self._fd
+        if self._fd is not None and on_disk is not None and on_disk.st_ino == self._inode:
+            return self._fd, on_disk.st_size
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        return self._fd
+        self._fd = os.open(self._live_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        opened = os.fstat(self._fd)
+        self._inode = opened.st_ino
+        return self._fd, opened.st_size
 
     def _rotate(self) -> None:
         self._count_rotated_away()
