@@ -18,8 +18,11 @@ A batch is written whole or not at all: a write cut short (a full disk) is trunc
 where it began, so the file never holds a torn line. A batch that could not be written is kept
 and tried again on every wake-up, for up to `retry_seconds` and `retry_events` events; beyond
 that its events are counted as lost. Losses are never silent: `stats()` (shown by /healthz)
-counts them, and once the folder takes writes again each loss is recorded in
-`lost_events.ndjson` beside the log (botify.lognames), which `botify ab` reports.
+counts them, and each loss is recorded in `lost_events.ndjson` beside the log
+(botify.lognames), which `botify ab` reports: once the folder takes writes again, or, on a disk
+that stays full, in the space of `lost_events.reserve` (RESERVE_BYTES set aside while the disk
+had room, freed for this), every RECORD_EVERY seconds and at the stop, with `"still_failing":
+true` (the events after such a record are unknown until a later record or line says more).
 
 Rotation is by size, in the order botify.lognames owns: events.jsonl -> events.jsonl.1 -> ...
 (or the course's data.json -> data.json.1 -> ..., config.json's `log_file`)
@@ -32,6 +35,7 @@ time span, says so on stderr, counts them in `stats()` ("rotated_away") and reco
 from __future__ import annotations
 
 import atexit
+import contextlib
 import fcntl
 import logging
 import os
@@ -45,10 +49,12 @@ from pathlib import Path
 
 import ujson
 
-from botify.lognames import LOG_FILE, LOST_FILE, backup_name, check_live_name
+from botify.lognames import LOG_FILE, LOST_FILE, RESERVE_FILE, backup_name, check_live_name
 
 BATCH = 4096  # events per write at most
 FLUSH_INTERVAL = 0.05  # seconds between writes: events reach the file within this delay
+RESERVE_BYTES = 64 * 1024  # room for some 300 loss records on a full disk
+RECORD_EVERY = 5.0  # seconds between loss records while the log keeps failing
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +141,8 @@ class EventLog:
         self.rotated_away = 0  # events in backups this process deleted at rotation
         self.last_error: str | None = None
         self._failing = False
+        self._recorded_at = float("-inf")  # time.monotonic() of the last try to record losses
+        self._reserve_spent = False
 
     # -- the request side ----------------------------------------------------------------
 
@@ -193,6 +201,7 @@ class EventLog:
     # -- the writer side -----------------------------------------------------------------
 
     def _run(self) -> None:
+        self._set_reserve_aside()
         # Wake on a timer rather than on every event: a request's put() then never hands the GIL
         # to this thread, and each wake-up writes everything queued in one batch.
         while not self._stopping.wait(FLUSH_INTERVAL):
@@ -243,6 +252,8 @@ class EventLog:
             self._failing = False
         if self._losses:
             self._record_losses()
+        if self._reserve_spent:
+            self._set_reserve_aside()
 
     def _give_up_beyond_bounds(self) -> None:
         now = time.monotonic()
@@ -253,9 +264,16 @@ class EventLog:
             batch = self._pending.popleft()
             waiting -= batch.events
             self.lost += batch.events
-            self._losses.append(
-                Loss(batch.events, batch.first_ms, batch.last_ms, self.last_error or "")
-            )
+            last = self._losses[-1] if self._losses else None
+            if (
+                last is not None and last.reason == "write_failed"
+            ):  # one record per outage's stretch
+                last.events += batch.events
+                last.last_ms = batch.last_ms
+            else:
+                self._losses.append(
+                    Loss(batch.events, batch.first_ms, batch.last_ms, self.last_error or "")
+                )
             log.error(
                 "event log: %d events lost (could not write them to %s for %.0f s: %s)",
                 batch.events,
@@ -263,15 +281,58 @@ class EventLog:
                 now - batch.since,
                 self.last_error,
             )
+        if self._losses:
+            self._record_losses()  # on a disk that stays full, in the reserve's space
 
-    def _record_losses(self) -> None:
-        data = "".join(ujson.dumps(loss.record()) + "\n" for loss in self._losses).encode()
+    def _record_losses(self, force: bool = False) -> None:
+        """Append the losses not yet recorded to lost_events.ndjson; on a full disk, in the
+        reserve's space (at most every RECORD_EVERY seconds while the log keeps failing, unless
+        `force`: the stop)."""
+        now = time.monotonic()
+        if self._failing and not force and now - self._recorded_at < RECORD_EVERY:
+            return
+        self._recorded_at = now
+        data = "".join(
+            ujson.dumps({**loss.record(), "still_failing": self._failing}) + "\n"
+            for loss in self._losses
+        ).encode()
         try:
             self._locked_append(self.directory / LOST_FILE, data)
         except OSError as error:
             self.last_error = _error_text(error)
-            return
+            if not self._free_reserve():
+                return
+            try:
+                self._locked_append(self.directory / LOST_FILE, data)
+            except OSError:
+                return
         self._losses.clear()
+
+    def _set_reserve_aside(self) -> None:
+        """Create lost_events.reserve while the disk has room (a full disk: it waits)."""
+        path = self.directory / RESERVE_FILE
+        staged = path.with_name(f"{RESERVE_FILE}.{os.getpid()}")
+        try:
+            if path.exists():
+                return
+            self.directory.mkdir(parents=True, exist_ok=True)
+            staged.write_bytes(bytes(RESERVE_BYTES))
+            os.replace(staged, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                staged.unlink()
+        else:
+            self._reserve_spent = False
+
+    def _free_reserve(self) -> bool:
+        """Delete the reserve (whichever process set it aside): whether there was one."""
+        try:
+            os.unlink(self.directory / RESERVE_FILE)
+        except OSError:
+            return False
+        self._reserve_spent = True
+        log.error("event log: %s is full: its reserve freed to record the losses", self.directory)
+        return True
 
     def _lock(self) -> int:
         if self._lock_fd is None:
@@ -378,7 +439,8 @@ class EventLog:
         if self._pending:
             self.retry_seconds = -1.0  # no later try: give up on what is left, and record it
             self._give_up_beyond_bounds()
-            self._record_losses()
+        if self._losses:
+            self._record_losses(force=True)
         for loss in self._losses:
             log.error("event log: %d events lost and not recorded: %s", loss.events, loss.error)
         for fd in (self._fd, self._lock_fd):

@@ -19,6 +19,8 @@ LIVE_FILES = (LOG_FILE, COURSE_LOG_FILE)
 # Beside the log: one JSON line per batch of events the writer gave up on (botify.eventlog),
 # read by `botify ab`. Not an event log: its name does not end in .jsonl.
 LOST_FILE = "lost_events.ndjson"
+# Beside it: space set aside while the disk has room, freed to record losses once it is full.
+RESERVE_FILE = "lost_events.reserve"
 _BACKUP = re.compile(r"^(?:events\.jsonl|data\.json)\.(\d+)$")
 
 

@@ -175,6 +175,12 @@ def warnings(serving: Serving) -> list[str]:
             f"({when_lost(losses, serving.span)}; {'; '.join(errors)}; recorded in "
             f"{', '.join(sorted({r['file'] for r in losses}))}): the report cannot see them"
         )
+    for record in still_failing(losses, serving.span):
+        said.append(
+            f"the event log beside {record['file']} was still failing ({record.get('error', '')}) "
+            f"when its last loss record was made, at {_when(int(record['recorded_at']))}: the "
+            "events answered after that are unknown (lost, and not counted here)"
+        )
     rotations = serving.rotations
     if rotations:
         backups = sorted({str(record.get("log_backups", "?")) for record in rotations})
@@ -188,6 +194,24 @@ def warnings(serving: Serving) -> list[str]:
             "them"
         )
     return said
+
+
+def still_failing(losses: list[dict], span: tuple[int, int]) -> list[dict]:
+    """Per loss file, its newest record when it says the log was still failing and no logged
+    event came after it (botify.eventlog records losses on a disk that stays full in the space
+    it set aside, saying so)."""
+    newest: dict[str, dict] = {}
+    for record in losses:
+        if "recorded_at" not in record:
+            continue
+        kept = newest.get(record["file"])
+        if kept is None or int(record["recorded_at"]) >= int(kept["recorded_at"]):
+            newest[record["file"]] = record
+    return [
+        record
+        for record in newest.values()
+        if record.get("still_failing") and int(record["recorded_at"]) > span[1]
+    ]
 
 
 def when_lost(losses: list[dict], span: tuple[int, int]) -> str:

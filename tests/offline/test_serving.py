@@ -111,3 +111,32 @@ def test_a_broken_loss_record_is_named(tmp_path, monkeypatch, capsys):
     (logs / LOST_FILE).write_text("not json\n")
     assert main([str(logs), "--experiment", "AB", "--out", str(tmp_path / "r")]) == 2
     assert f"{logs / LOST_FILE}:1: not a loss record" in capsys.readouterr().err
+
+
+def test_a_log_still_failing_at_its_last_record_says_what_is_unknown(tmp_path, monkeypatch, capsys):
+    """The newest loss record of a folder says the log was still failing (a disk that stayed
+    full, recorded in the reserve's space): the report says after when it cannot know."""
+    _, logs = served_log(tmp_path, monkeypatch, [{"recommender": "top_pop"}])
+    events = [json.loads(line) for line in (logs / "events.jsonl").read_text().splitlines()]
+    last = events[-1]["timestamp"]
+    records = [
+        {"lost": 4, "from_timestamp": last - 500, "to_timestamp": last - 400, "recorded_at": 1,
+         "still_failing": False},
+        {"lost": 9, "from_timestamp": last + 2, "to_timestamp": last + 30_000,
+         "recorded_at": last + 31_000, "still_failing": True},
+    ]  # fmt: skip
+    (logs / LOST_FILE).write_text(
+        "".join(
+            json.dumps({**r, "error": "No space left on device (OSError)"}) + "\n" for r in records
+        )
+    )
+    assert main([str(logs), "--experiment", "AB", "--out", str(tmp_path / "r")]) == 0
+    head = capsys.readouterr()[0].split("## Arms")[0]
+    assert "the service's event log lost 13 events" in head
+    assert "was still failing (No space left on device (OSError)) when its last loss" in head
+    assert "the events answered after that are unknown" in head
+    # A later record that is not failing any more: nothing unknown.
+    records.append({**records[1], "recorded_at": last + 90_000, "still_failing": False})
+    (logs / LOST_FILE).write_text("".join(json.dumps({**r, "error": "x"}) + "\n" for r in records))
+    assert main([str(logs), "--experiment", "AB", "--out", str(tmp_path / "r2")]) == 0
+    assert "unknown" not in capsys.readouterr()[0].split("## Arms")[0]

@@ -12,8 +12,8 @@ import time
 import pytest
 import requests
 
-from botify.eventlog import EventLog
-from botify.lognames import LOG_FILE, LOST_FILE
+from botify.eventlog import RESERVE_BYTES, EventLog
+from botify.lognames import LOG_FILE, LOST_FILE, RESERVE_FILE
 from tests.conftest import ROOT
 
 
@@ -142,3 +142,51 @@ def test_writing_through_an_event_is_in_the_file_when_write_returns(tmp_path):
         assert [json.loads(line)["user"] for line in lines] == list(range(i + 1))
     assert log.stats()["written"] == 3
     log.close()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 512 KiB tmpfs (root mounts it, as CI runs)."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs (needs root): {mounted.stderr.decode().strip()}")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def fill(folder) -> None:
+    with open(folder / "filler", "wb", buffering=0) as file:
+        try:
+            while True:
+                file.write(b"x" * 4096)
+        except OSError:
+            pass
+
+
+def test_a_disk_that_stays_full_still_records_its_losses(small_disk):
+    """The log sets space aside while it can; once the disk is full and stays full, the losses
+    are recorded in that space, saying the log is still failing (what `botify ab` turns into
+    "after that, unknown")."""
+    log = EventLog(small_disk, retry_seconds=0.2, write_through=True)
+    log.write(event(0))  # starts the writer, which sets the reserve aside
+    deadline = time.monotonic() + 10
+    while not (small_disk / RESERVE_FILE).exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert (small_disk / RESERVE_FILE).stat().st_size == RESERVE_BYTES
+    fill(small_disk)
+    for i in range(1, 101):
+        log.write(event(i))
+    time.sleep(0.6)  # beyond retry_seconds: given up on, and recorded
+    stats = log.stats()
+    records = [json.loads(line) for line in (small_disk / LOST_FILE).read_text().splitlines()]
+    log.close()
+    # The reserve's space, once freed, may take some of the waiting events too.
+    assert stats["lost"] > 0 and stats["written"] + stats["lost"] == 101
+    assert sum(record["lost"] for record in records) == stats["lost"]
+    assert records[-1]["still_failing"] is True
+    assert "No space left" in records[-1]["error"]
+    assert not (small_disk / RESERVE_FILE).exists()  # spent on the records
