@@ -238,8 +238,14 @@ class Target:
 
 
 def log_lines(path: Path) -> int:
-    with open(path, "rb") as file:
-        return sum(block.count(b"\n") for block in iter(lambda: file.read(1 << 20), b""))
+    """The lines of a live log file and its rotated backups (a run may rotate it)."""
+    lines = 0
+    for part in path.parent.glob(f"{path.name}*"):
+        if part.name != path.name and not part.name.removeprefix(f"{path.name}.").isdigit():
+            continue  # the lock file
+        with open(part, "rb") as file:
+            lines += sum(block.count(b"\n") for block in iter(lambda: file.read(1 << 20), b""))
+    return lines
 
 
 def empty_user_state(client: Client, namespace: str) -> None:
