@@ -40,7 +40,7 @@ class Lists:
 
     def get(self, key: int) -> np.ndarray | None:
         if self._index is None:
-            self._index = {int(k): i for i, k in enumerate(self.keys)}
+            self._index = dict(zip(self.keys.tolist(), range(len(self.keys)), strict=True))
         position = self._index.get(key)
         if position is None:
             return None
@@ -63,7 +63,7 @@ class Catalog:
     def index(self) -> dict[int, int]:
         """track id -> position in the catalog."""
         if self._index is None:
-            self._index = {int(track): i for i, track in enumerate(self.ids)}
+            self._index = dict(zip(self.ids.tolist(), range(len(self.ids)), strict=True))
         return self._index
 
     def __contains__(self, track: int) -> bool:

@@ -28,6 +28,14 @@ from botify.roundtrip import Command, OwedReplies, RoundTrips, owing_replies
 
 # Connections a client may hold beyond its requests in flight (health checks, the loader).
 POOL_SPARE = 8
+# A new data version's list sources (tens of MB) are read in pieces of this size, and the worker
+# serves its other requests between pieces: read whole, they held its loop for some 90 ms.
+CHUNK_BYTES = 1 << 20
+
+
+def let_others_run() -> None:
+    """Yield to the worker's other requests (under gevent, time.sleep is gevent's: a switch)."""
+    time.sleep(0)
 
 
 # A plain client for one Redis, a cluster client for a Redis Cluster: the store's commands are
@@ -183,9 +191,11 @@ class RedisStore:
         meta, ids, artists, top = pipe.execute()
         if meta is None or ids is None or artists is None:
             raise NoData(f"data version {version} is incomplete in Redis")
+        let_others_run()
         meta = ujson.loads(meta)
         catalog = Catalog(unpack(ids), np.frombuffer(artists, dtype="<i4"))
         catalog.warm()  # build the lookups now, not inside the first requests
+        let_others_run()
         return Snapshot(
             version,
             catalog,
@@ -201,11 +211,12 @@ class RedisStore:
             for source, how in sources.items()
             if how == "whole"
         ]
-        pipe = self.client.pipeline(transaction=False)
-        for kind, source in wanted:
-            for part in ("keys", "offsets", "values"):
-                pipe.get(self.keys.whole(version, kind, source, part))
-        replies = iter(pipe.execute() if wanted else [])
+        parts = [
+            self.keys.whole(version, kind, source, part)
+            for kind, source in wanted
+            for part in ("keys", "offsets", "values")
+        ]
+        replies = iter(self._read_in_pieces(parts))
         lists = {}
         for kind, source in wanted:
             keys, offsets, values = next(replies), next(replies), next(replies)
@@ -213,7 +224,29 @@ class RedisStore:
                 raise NoData(f"data version {version} is incomplete in Redis")
             lists[(kind, source)] = Lists(unpack(keys), unpack(offsets), unpack(values))
             lists[(kind, source)].get(-1)  # build the index now
+            let_others_run()
         return lists
+
+    def _read_in_pieces(self, keys: list[str]) -> list[bytes | None]:
+        """The values of `keys` (None for a missing one), read CHUNK_BYTES at a time with the
+        worker's other requests served between pieces. A version's keys never change once
+        written; one deleted meanwhile (past its grace) reads short and counts as missing."""
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.exists(key)
+            pipe.strlen(key)
+        sizes = pipe.execute()
+        values: list[bytes | None] = []
+        for key, exists, size in zip(keys, sizes[::2], sizes[1::2], strict=True):
+            if not exists:
+                values.append(None)
+                continue
+            value = bytearray()
+            for start in range(0, size, CHUNK_BYTES):
+                value += self.client.getrange(key, start, start + CHUNK_BYTES - 1)
+                let_others_run()
+            values.append(bytes(value) if len(value) == size else None)
+        return values
 
     @property
     def latest(self) -> Snapshot | None:

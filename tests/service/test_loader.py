@@ -206,3 +206,25 @@ def test_parallel_parsing_reads_the_same_and_names_the_same_line(tmp_path):
     write_lines(i2i, lines)
     with pytest.raises(DataError, match=r"i.json:38: "):
         read_dataset(catalog, item_paths={"i2i": i2i}, processes=2)
+
+
+def test_whole_sources_are_read_in_pieces_with_turns_between(loaded, monkeypatch):
+    """A new version's in-memory sources come in CHUNK_BYTES pieces, the worker's other requests
+    served between them (a pause after each piece), and read exactly what was loaded."""
+    import botify.store
+
+    config, data = loaded()
+    client = data.store.client
+    version = client.get("botify:version").decode()
+    values = client.get(f"botify:v:{version}:whole:items:i2i:values")
+    monkeypatch.setattr(botify.store, "CHUNK_BYTES", 64)
+    pauses = []
+    monkeypatch.setattr(botify.store, "let_others_run", lambda: pauses.append(1))
+    view = DataView(RedisStore(client))
+    assert view.item_recommendations("i2i", 98).tolist() == [99, 0, 1, 2, 3]
+    assert view.user_recommendations("ub", 5).tolist() == list(range(5, 15))
+    assert len(pauses) > len(values) // 64  # a pause after every piece of the largest value
+    # A part gone meanwhile (past the version's grace) reads as missing, not as a short list.
+    client.delete(f"botify:v:{version}:whole:items:i2i:values")
+    with pytest.raises(NoData, match="incomplete"):
+        RedisStore(client)._load_snapshot(version)
