@@ -243,7 +243,8 @@ class RedisStore:
                 continue
             value = bytearray()
             for start in range(0, size, CHUNK_BYTES):
-                value += self.client.getrange(key, start, start + CHUNK_BYTES - 1)
+                piece = self.client.getrange(key, start, start + CHUNK_BYTES - 1)
+                value += piece if isinstance(piece, bytes) else b""  # bytes: no decoding set
                 let_others_run()
             values.append(bytes(value) if len(value) == size else None)
         return values
