@@ -31,12 +31,12 @@ from flask_restful import Api, Resource
 from redis.exceptions import ClusterError
 from werkzeug.exceptions import HTTPException
 
-from botify.cluster import UNAVAILABLE
 from botify.config import Config
 from botify.data import DataView, NoData
 from botify.eventlog import EventLog
 from botify.experiments import build_experiments
 from botify.overload import RETRY_AFTER_SECONDS, LoadGauge
+from botify.roundtrip import UNAVAILABLE
 from botify.service import Service
 from botify.store import RedisStore
 from botify.validation import BadInput, parse_id, parse_listen

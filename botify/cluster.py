@@ -34,19 +34,17 @@ from redis.connection import Connection
 from redis.exceptions import (
     AskError,
     ClusterDownError,
-    ClusterError,
     MovedError,
     SlotNotCoveredError,
 )
 from redis.retry import Retry
 
 from botify.config import parse_cluster_url
-from botify.roundtrip import Command, OwedReplies
+from botify.roundtrip import Command, OwedReplies, failure_of
 
 log = logging.getLogger(__name__)
 
 # A node that cannot serve now: down, frozen, or not yet back in the cluster (CLUSTERDOWN).
-UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, ClusterError)
 # The slot map is relearnt at most this often when a node is unreachable.
 REFRESH_SECONDS = 1.0
 # A cluster's hash slots.
@@ -104,6 +102,15 @@ class ClusterRoundTrips:
         """The raw replies of `commands`. The first `tolerate` of them may fail for a node that
         is unavailable: their reply is then the error, not raised. Any other failure raises
         (the first one, once every node's replies are read)."""
+        replies = self.replies(commands)
+        failure = failure_of(replies, tolerate)
+        if failure is not None:
+            raise failure
+        return replies
+
+    def replies(self, commands: Sequence[Command]) -> list:
+        """The raw replies of `commands`, one exchange per node, each failure (an error reply,
+        or its node's unavailability) in place of the reply it stands for."""
         replies: list = [None] * len(commands)
         groups: dict = {}
         for index, command in enumerate(commands):
@@ -147,11 +154,6 @@ class ClusterRoundTrips:
             if isinstance(reply, MovedError | AskError):
                 self.stats["redirected"] += 1
                 replies[index] = self.client.execute_command(*commands[index])
-        for index, reply in enumerate(replies):
-            if isinstance(reply, redis.RedisError) and not (
-                index < tolerate and isinstance(reply, UNAVAILABLE)
-            ):
-                raise reply
         return replies
 
     def _fails_fast(self, pool, indexes: list[int], replies: list, now: float) -> bool:

@@ -18,10 +18,13 @@ from collections.abc import Sequence
 
 import redis
 from redis.connection import AbstractConnection
+from redis.exceptions import ClusterError
 
 log = logging.getLogger(__name__)
 
 Command = tuple  # ("GET", key), ("SADD", key, member), ...
+# What an unavailable Redis (or cluster node) raises, as opposed to an error reply about data.
+UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, ClusterError)
 
 
 class OwedReplies(AbstractConnection):
@@ -69,10 +72,10 @@ def owing_replies(client: redis.Redis) -> redis.Redis:
     return client
 
 
-def round_trip(client: redis.Redis, commands: Sequence[Command]) -> list:
-    """The raw replies of `commands`, sent at once. An error reply raises (the first one, once
-    every reply is read); a dropped connection is retried once on a fresh one, as the client's
-    own commands are; a timeout is not (a frozen Redis costs one)."""
+def replies(client: redis.Redis, commands: Sequence[Command]) -> list:
+    """The raw replies of `commands`, sent at once, an error reply (redis.ResponseError) in its
+    command's place. A dropped connection is retried once on a fresh one, as the client's own
+    commands are; a timeout is not (a frozen Redis costs one); either raises."""
     pool = client.connection_pool
     connection = pool.get_connection()
     try:
@@ -85,18 +88,35 @@ def round_trip(client: redis.Redis, commands: Sequence[Command]) -> list:
         pool.release(connection)
 
 
-def _exchange(connection, commands: Sequence[Command]) -> list:
-    connection.send_packed_command(connection.pack_commands(commands))
-    replies, failure = [], None
-    for _ in commands:
-        try:
-            replies.append(connection.read_response())
-        except redis.ResponseError as error:  # the connection stays in step: read the rest
-            failure = failure or error
-            replies.append(error)
+def round_trip(client: redis.Redis, commands: Sequence[Command]) -> list:
+    """`replies`, raising the first error reply (once every reply is read)."""
+    answers = replies(client, commands)
+    failure = failure_of(answers)
     if failure is not None:
         raise failure
-    return replies
+    return answers
+
+
+def failure_of(answers: list, tolerate: int = 0) -> redis.RedisError | None:
+    """The first error among a request's replies, but for its first `tolerate` commands failing
+    for an unavailable node (on a cluster, the live version's read may: see botify.store)."""
+    for index, answer in enumerate(answers):
+        if isinstance(answer, redis.RedisError) and not (
+            index < tolerate and isinstance(answer, UNAVAILABLE)
+        ):
+            return answer
+    return None
+
+
+def _exchange(connection, commands: Sequence[Command]) -> list:
+    connection.send_packed_command(connection.pack_commands(commands))
+    answers: list = []
+    for _ in commands:
+        try:
+            answers.append(connection.read_response())
+        except redis.ResponseError as error:  # the connection stays in step: read the rest
+            answers.append(error)
+    return answers
 
 
 def send_unwaited(client: redis.Redis, commands: Sequence[Command]) -> None:
@@ -120,6 +140,9 @@ class RoundTrips:
 
     def __init__(self, client: redis.Redis):
         self.client = client
+
+    def replies(self, commands: Sequence[Command]) -> list:
+        return replies(self.client, commands)
 
     def round_trip(self, commands: Sequence[Command], tolerate: int = 0) -> list:
         # On one Redis no command can fail alone for an unavailable node: `tolerate` is moot.

@@ -24,6 +24,7 @@ from botify.cluster import ClusterRoundTrips, connect_cluster
 from botify.config import Config, is_cluster_url, redis_url
 from botify.data import EMPTY_SESSION, Listen, NoData, Read, Session, Snapshot
 from botify.dataset import ID_DTYPE, Catalog, Lists
+from botify.gathering import Gathering, gathering
 from botify.roundtrip import Command, OwedReplies, RoundTrips, owing_replies
 
 # Connections a client may hold beyond its requests in flight (health checks, the loader).
@@ -154,6 +155,8 @@ class RedisStore:
             if isinstance(client, redis.RedisCluster)
             else RoundTrips(client)
         )
+        # Requests' round trips, gathered per turn of the loop under gevent (botify.gathering).
+        self.round_trips = gathering(self.trips)
         self.version_unconfirmed = 0  # reads served while the version key's node was down
         self.keys = Keys(namespace)
         self.history_length = history_length
@@ -331,7 +334,7 @@ class RedisStore:
             commands: list[Command] = []
             for key in remote:
                 self._queue(commands, version, key)
-            replies = self.trips.round_trip(commands) if commands else []
+            replies = self.round_trips.round_trip(commands) if commands else []
             return snapshot, self._merge(keys, local, remote, replies)
         snapshot = self.known_snapshot()
         local, remote = self._split(snapshot, keys)
@@ -350,7 +353,7 @@ class RedisStore:
             assert listen is not None
             commands += self._listen_writes(listen)
         # The version's read may fail alone, on a cluster whose node holding it is down.
-        replies = self.trips.round_trip(commands, tolerate=1)
+        replies = self.round_trips.round_trip(commands, tolerate=1)
         live = replies[0]
         if isinstance(live, redis.RedisError):
             # Only on a cluster: the version key's node is unavailable, the others answered. No load
@@ -376,14 +379,20 @@ class RedisStore:
         those that do not answer or say the cluster is down, the slots not served, and a
         `message` when it does not: ClusterRoundTrips.serving), and the counts of what went
         wrong on the request path."""
+        gathered = self.round_trips.counts() if isinstance(self.round_trips, Gathering) else {}
         if not isinstance(self.trips, ClusterRoundTrips):  # (not on_cluster: mypy narrows this)
-            return {"topology": "single", "unwaited_write_failures": OwedReplies.failures}
+            return {
+                "topology": "single",
+                "unwaited_write_failures": OwedReplies.failures,
+                **gathered,
+            }
         return {
             "topology": "cluster",
             **self.trips.serving(),
             **self.trips.stats,
             "version_unconfirmed": self.version_unconfirmed,
             "unwaited_write_failures": OwedReplies.failures,
+            **gathered,
         }
 
     # -- per-user state ------------------------------------------------------------------
