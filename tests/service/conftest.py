@@ -100,3 +100,18 @@ def serve_app():
     yield serve
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def served(tmp_path, redis_url, start_service, load_data):
+    """served(workers=2, worker_class=None, **config values) -> (ServeProcess, log folder):
+    `botify serve` (real gunicorn) on the small dataset, loaded, logging to tmp_path/log."""
+
+    def serve(workers: int = 2, worker_class: str | None = None, **values):
+        log_dir = tmp_path / "log"
+        values.setdefault("data", small_dataset(tmp_path / "data"))
+        config_path = write_config(tmp_path, redis_url=redis_url, log_dir=str(log_dir), **values)
+        load_data(config_path)
+        return start_service(config_path, workers=workers, worker_class=worker_class), log_dir
+
+    return serve

@@ -126,20 +126,14 @@ def test_a_trickled_request_head_is_cut_off_while_others_are_served(service):
     assert requests.get(service.url + "/healthz", timeout=10).status_code == 200
 
 
-def test_connections_take_turns_in_a_gevent_worker(tmp_path, redis_url, start_service, load_data):
+def test_connections_take_turns_in_a_gevent_worker(served):
     """A connection with many requests already sent (pipelined) must not keep its worker to
     itself: a second connection's one request is answered while the first still has most of its
     answers to come. Counted in answers, not time: without the turn-taking the first connection's
     greenlet, whose next request is always already there, answers all of them first."""
-    config_path = write_config(
-        tmp_path,
-        redis_url=redis_url,
-        data=small_dataset(tmp_path / "data"),
-        log_dir=str(tmp_path / "log"),
-        experiments=[{"name": "EXP", "arms": {"C": ["top_pop"]}}],
+    service, _ = served(
+        workers=1, worker_class="gevent", experiments=[{"name": "EXP", "arms": {"C": ["top_pop"]}}]
     )
-    load_data(config_path)
-    service = start_service(config_path, workers=1, worker_class="gevent")
     host, port = service.url.removeprefix("http://").split(":")
     many = 1000
     with (

@@ -11,7 +11,6 @@ import time
 import requests
 
 from botify.recommenders import Recommender
-from tests.conftest import small_dataset, write_config
 
 CLIENTS = 40
 SECONDS = 4.0
@@ -27,20 +26,13 @@ class Slow(Recommender):
         return [(prev_track + 1) % 100]
 
 
-def test_an_overloaded_worker_says_overloaded_and_counts_it(
-    tmp_path, redis_url, start_service, load_data
-):
-    log_dir = tmp_path / "log"
-    config_path = write_config(
-        tmp_path,
-        redis_url=redis_url,
-        data=small_dataset(tmp_path / "data"),
-        log_dir=str(log_dir),
+def test_an_overloaded_worker_says_overloaded_and_counts_it(served):
+    service, log_dir = served(
+        workers=1,
+        worker_class="gevent",
         overload_lag_seconds=0.3,
         experiments=[{"name": "EXP", "arms": {"C": [{"recommender": f"{__name__}:Slow"}]}}],
     )
-    load_data(config_path)
-    service = start_service(config_path, workers=1, worker_class="gevent")
     answers: list[tuple[int, str, str | None]] = []
     until = time.monotonic() + SECONDS
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-from tests.conftest import small_dataset, write_config
+from tests.conftest import small_dataset
 
 KILLS = 10
 CLIENTS = 8
@@ -34,19 +34,11 @@ def gunicorn_master(serve_pid: int) -> int:
     return serve_pid
 
 
-def test_a_worker_killed_hard_loses_no_answered_event(
-    tmp_path, redis_url, start_service, load_data
-):
-    log_dir = tmp_path / "log"
-    config_path = write_config(
-        tmp_path,
-        redis_url=redis_url,
+def test_a_worker_killed_hard_loses_no_answered_event(tmp_path, served):
+    service, log_dir = served(
         data=small_dataset(tmp_path / "data", n_tracks=100, n_users=1000),
-        log_dir=str(log_dir),
         experiments=[{"name": "EXP", "arms": {"C": [{"recommender": "random"}]}}],
     )
-    load_data(config_path)
-    service = start_service(config_path, workers=2)
     master = gunicorn_master(service.pid)
     answered: list[tuple[int, int, float]] = []
     stop = threading.Event()
