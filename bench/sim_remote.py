@@ -176,7 +176,7 @@ def main() -> int:
                 for name, n in clients:
                     # wrk right before each client: the machine's load drifts, so each client
                     # is judged against the service's rate of the same minute
-                    wrk = run_wrk(url, WRK_CONNECTIONS, args.seconds, script)["rps"]
+                    wrk = run_wrk(url, WRK_CONNECTIONS, args.seconds, script).rps
                     wrk_rates.append(wrk)
                     if n:
                         result = run_sim(sim_yaml, url, args.sessions, n, seed=run)
