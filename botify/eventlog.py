@@ -143,6 +143,7 @@ class EventLog:
         self._failing = False
         self._recorded_at = float("-inf")  # time.monotonic() of the last try to record losses
         self._reserve_spent = False
+        self._reserve_tried = float("-inf")  # time.monotonic() of the last try to restore it
 
     # -- the request side ----------------------------------------------------------------
 
@@ -206,6 +207,7 @@ class EventLog:
         # to this thread, and each wake-up writes everything queued in one batch.
         while not self._stopping.wait(FLUSH_INTERVAL):
             self._drain()
+            self._restore_reserve()
         self._drain()
 
     def _drain(self) -> None:
@@ -252,8 +254,6 @@ class EventLog:
             self._failing = False
         if self._losses:
             self._record_losses()
-        if self._reserve_spent:
-            self._set_reserve_aside()
 
     def _give_up_beyond_bounds(self) -> None:
         now = time.monotonic()
@@ -265,9 +265,8 @@ class EventLog:
             waiting -= batch.events
             self.lost += batch.events
             last = self._losses[-1] if self._losses else None
-            if (
-                last is not None and last.reason == "write_failed"
-            ):  # one record per outage's stretch
+            # One record for a stretch of failures, not one per batch.
+            if last is not None and last.reason == "write_failed":
                 last.events += batch.events
                 last.last_ms = batch.last_ms
             else:
@@ -323,6 +322,14 @@ class EventLog:
                 staged.unlink()
         else:
             self._reserve_spent = False
+
+    def _restore_reserve(self) -> None:
+        """Set the reserve aside again once the log writes, from this thread (never a request's)
+        and at most every RECORD_EVERY seconds while the disk is still too full for it."""
+        now = time.monotonic()
+        if self._reserve_spent and not self._failing and now - self._reserve_tried >= RECORD_EVERY:
+            self._reserve_tried = now
+            self._set_reserve_aside()
 
     def _free_reserve(self) -> bool:
         """Delete the reserve (whichever process set it aside): whether there was one."""

@@ -31,8 +31,6 @@ class Exchanges(Protocol):
 
     def replies(self, commands: Sequence[Command]) -> list: ...
 
-    def round_trip(self, commands: Sequence[Command], tolerate: int = 0) -> list: ...
-
     def send_unwaited(self, commands: Sequence[Command]) -> None: ...
 
 
@@ -64,13 +62,11 @@ class Gathering:
         self.round_trips += len(gathered)
         try:
             replies = self.trips.replies([c for commands, _, _ in gathered for c in commands])
-        except redis.RedisError as error:  # the connection failed: every request of it fails
+        except BaseException as error:  # a failed connection fails every request of it
             for _, _, result in gathered:
-                result.set_exception(error)
-            return
-        except BaseException as error:  # never leave a request waiting
-            for _, _, result in gathered:
-                result.set_exception(error)
+                result.set_exception(error)  # never leave a request waiting
+            if isinstance(error, redis.RedisError):
+                return
             raise
         start = 0
         for commands, tolerate, result in gathered:

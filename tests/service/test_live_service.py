@@ -43,15 +43,9 @@ def read_log_lines(directory: Path) -> list[str]:
     return lines
 
 
-def test_log_lines_parse_and_count_exactly_with_workers_and_rotation(
-    tmp_path, redis_url, start_service, load_data
-):
-    log_dir = tmp_path / "log"
-    config_path = write_config(
-        tmp_path,
-        redis_url=redis_url,
-        data=small_dataset(tmp_path / "data"),
-        log_dir=str(log_dir),
+def test_log_lines_parse_and_count_exactly_with_workers_and_rotation(served):
+    service, log_dir = served(
+        workers=3,
         log_max_bytes=30_000,
         log_backups=1000,
         experiments=[
@@ -64,8 +58,6 @@ def test_log_lines_parse_and_count_exactly_with_workers_and_rotation(
             }
         ],
     )
-    load_data(config_path)
-    service = start_service(config_path, workers=3)
     n = 3000
     results = hammer(service.url, range(n))
     assert [status for _, status, _ in results] == [200] * n

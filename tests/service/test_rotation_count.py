@@ -13,7 +13,6 @@ import requests
 from botify.eventlog import EventLog
 from botify.lognames import LOST_FILE, is_log_name
 from offline.report.ab import main as ab_main
-from tests.conftest import small_dataset, write_config
 
 
 def logged_events(folder: Path) -> list[dict]:
@@ -52,21 +51,13 @@ def test_rotated_away_events_are_counted_exactly(tmp_path, caplog):
     assert len(said) == len(records)  # once per rotation that deleted a file
 
 
-def test_healthz_and_botify_ab_report_what_rotation_deleted(
-    tmp_path, redis_url, start_service, load_data, capsys
-):
-    log_dir = tmp_path / "log"
-    config_path = write_config(
-        tmp_path,
-        redis_url=redis_url,
-        data=small_dataset(tmp_path / "data"),
-        log_dir=str(log_dir),
+def test_healthz_and_botify_ab_report_what_rotation_deleted(tmp_path, served, capsys):
+    service, log_dir = served(
+        workers=1,  # one worker: its count is the folder's
         log_max_bytes=60_000,
         log_backups=1,
         experiments=[{"name": "EXP", "arms": {"C": ["top_pop"], "T1": ["random"]}}],
     )
-    load_data(config_path)
-    service = start_service(config_path, workers=1)  # one worker: its count is the folder's
     n_users = 400
     with requests.Session() as session:
         for user in range(n_users):
