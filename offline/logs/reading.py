@@ -289,13 +289,22 @@ def line_hashes(data: bytes) -> pl.DataFrame:
     return pl.select(line.hash(1).alias(HASHES[0]), line.hash(2).alias(HASHES[1]))
 
 
-def parse_file(path: Path, schema: Schema) -> tuple[pl.DataFrame, list, int, bool]:
-    """Rows of one file with their line numbers and HASHES, (line, reason) of lines that are not
-    JSON, the number of lines that should hold events, and whether the final line was cut off."""
+# One file's parse: its rows (with `line` and HASHES), (line, reason) of the lines that are not
+# JSON, the number of lines that should hold events, and whether the final line was cut off.
+Parsed = tuple[pl.DataFrame, list, int, bool]
+
+
+def parse_file(path: Path, schema: Schema) -> Parsed:
     try:
         data = path.read_bytes()
     except OSError as error:
         raise InputError(f"cannot read {path}: {error.strerror or error}") from None
+    return parse_data(data, schema)
+
+
+def parse_data(data: bytes, schema: Schema) -> Parsed:
+    """parse_file's work on a file's bytes (or on whole lines of it: a reader that follows a
+    growing file parses each new piece once; lines are numbered from 1 within `data`)."""
     body, tail = data, b""
     cut = data.rfind(b"\n") + 1
     if cut < len(data) and data[cut:].strip(b"\r \t"):
@@ -374,13 +383,30 @@ def read_log(files: list[Path], schema: Schema = SCHEMA, optional: Schema | None
     `optional` ones where an event has them (null elsewhere: older logs lack botify's newer
     fields, and a wrong value there makes no event unusable, except an impossible one in a
     RANGED field)."""
+    parsed = reading_schema(schema, optional)
+    return combine(files, [parse_file(path, parsed) for path in files], schema, optional)
+
+
+def reading_schema(schema: Schema = SCHEMA, optional: Schema | None = None) -> Schema:
+    """The fields that read_log parses each file with: the RANGED ones are always checked."""
+    return {**RANGED, **schema, **(optional or {})}
+
+
+def combine(
+    files: list[Path],
+    parsed_files: list[Parsed],
+    schema: Schema = SCHEMA,
+    optional: Schema | None = None,
+) -> Log:
+    """read_log's Log from each file's parse (parse_data's, with reading_schema's fields), in
+    reading order."""
     frames, unparsed_lines = [], []
     lines = 0
     truncated = []
     wanted = {**schema, **(optional or {})}
-    parsed = {**RANGED, **wanted}
-    for index, path in enumerate(files):
-        frame, unparsed, expected, cut = parse_file(path, parsed)
+    parsed = reading_schema(schema, optional)
+    for index, (path, parsed_file) in enumerate(zip(files, parsed_files, strict=True)):
+        frame, unparsed, expected, cut = parsed_file
         lines += expected
         unparsed_lines += [(index, number, reason) for number, reason in unparsed]
         if cut:
