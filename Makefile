@@ -23,7 +23,7 @@ WORLD_DIR ?= data
 $(STAMP): pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[sim,offline,test]'
+	$(BIN)/pip install --quiet -e '.[sim,offline,test,spark]'
 	touch $(STAMP)
 
 install: $(STAMP)
