@@ -16,7 +16,11 @@ What is left out, counted, and reported (in the command's output and every meta.
 - events naming a track outside the catalog (above --max-unknown-tracks: an error, since the
   service never logs such a track unless the catalog changed); the listens around a dropped
   event are not taken as consecutive;
-- users with a single event: one listen says nothing about what follows it.
+- users with a single event: one listen says nothing about what follows it;
+- with an arm to learn from (`botify train --experiment NAME --arm ARM`), every event of
+  another arm, or of no arm of that experiment: an arm's models learn only from its own traffic
+  (the data-diverted design), so the events are filtered before anything else is counted or
+  grouped, and `experiments` becomes a required field.
 """
 
 from __future__ import annotations
@@ -29,11 +33,13 @@ import polars as pl
 from offline.learn.tracks import Tracks
 from offline.logs.errors import InputError
 from offline.logs.logfiles import find_log_files
-from offline.logs.reading import KINDS, event_schema, read_log, time_span
+from offline.logs.reading import KINDS, Log, event_schema, read_log, time_span
 from offline.logs.sessions import mark_sessions
 
-# The fields of an event that training uses; `latency` and `experiments` are not required.
+# The fields of an event that training uses; `latency` and `experiments` are not required
+# (`experiments` is, when training learns from one arm's traffic).
 FIELDS = event_schema(["message", "timestamp", "user", "track", "time"])
+WITH_ARMS = event_schema(["message", "timestamp", "user", "track", "time", "experiments"])
 MAX_EXAMPLES = 3
 
 
@@ -98,6 +104,8 @@ class LogAccount:
     incomplete_sessions: int = 0
     first_ms: int | None = None
     last_ms: int | None = None
+    arm: str | None = None  # "EXPERIMENT=ARM": only that arm's events were read
+    other_arm_events: int = 0  # events left out as another arm's (or of no arm of it)
 
     def summary(self) -> str:
         parts = [
@@ -110,6 +118,8 @@ class LogAccount:
             (n, f"{KINDS[kind]} (e.g. {', '.join(self.skipped_examples[kind])})")
             for kind, n in self.skipped_lines.items()
         ]
+        if self.arm is not None:
+            skipped.append((self.other_arm_events, f"events not of arm {self.arm}"))
         skipped += [
             (self.unknown_track_events, "events with tracks outside the catalog"),
             (self.single_event_users, "users with a single event"),
@@ -119,10 +129,13 @@ class LogAccount:
         return ", ".join(parts) + (f"; skipped {', '.join(notes)}" if notes else "")
 
 
-def read_events(paths: list[str], max_bad_lines: float) -> tuple[pl.DataFrame, LogAccount]:
-    """All usable events of the files with `seq` (reading order), and the account so far."""
+def read_events(
+    paths: list[str], max_bad_lines: float, arm: tuple[str, str] | None = None
+) -> tuple[pl.DataFrame, LogAccount]:
+    """All usable events of the files with `seq` (reading order), and the account so far.
+    `arm` (experiment, arm): only the events of that arm."""
     files = find_log_files(paths)
-    log = read_log(files, FIELDS)
+    log = read_log(files, FIELDS if arm is None else WITH_ARMS)
     account = LogAccount(
         files=[str(f) for f in files],
         lines=log.lines,
@@ -143,8 +156,30 @@ def read_events(paths: list[str], max_bad_lines: float) -> tuple[pl.DataFrame, L
         )
     if not events.height:
         raise InputError(f"no events in {', '.join(paths)}")
+    if arm is not None:
+        events = of_arm(log, arm)
+        account.arm = "=".join(arm)
+        account.other_arm_events = log.events.height - events.height
     account.events = events.height
     return events, account
+
+
+def of_arm(log: Log, arm: tuple[str, str]) -> pl.DataFrame:
+    """The log's events in arm `arm` = (experiment, arm); an experiment or arm that the log
+    never names is an error naming those it does (a typo must not train on nothing)."""
+    experiment, name = arm
+    names = log.experiment_names()
+    if experiment not in names:
+        found = ", ".join(names) or "none"
+        raise InputError(
+            f"experiment {experiment!r} is not in the logs; experiments found: {found}"
+        )
+    labels = {text: arms.get(experiment) for text, arms in log.experiment_objects.items()}
+    if name not in labels.values():
+        found = ", ".join(sorted({str(a) for a in labels.values() if a is not None}))
+        raise InputError(f"arm {name!r} of {experiment} is not in the logs; arms found: {found}")
+    texts = [text for text, label in labels.items() if label == name]
+    return log.events.filter(pl.col("experiments").is_in(texts)).drop("experiments")
 
 
 def read_listens(
@@ -152,8 +187,10 @@ def read_listens(
     tracks: Tracks,
     max_bad_lines: float = 0.01,
     max_unknown_tracks: float = 0.01,
+    arm: tuple[str, str] | None = None,
 ) -> tuple[Listens, LogAccount]:
-    events, account = read_events(paths, max_bad_lines)
+    """`arm` (experiment, arm): learn only from that arm's events."""
+    events, account = read_events(paths, max_bad_lines, arm)
     account.first_ms, account.last_ms = time_span(events)
 
     per_user = events.group_by("user").len()

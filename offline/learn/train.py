@@ -8,6 +8,10 @@ the parameters, the offline evaluation):
 - `users.json`: per-user JSON lines {"user": id, "tracks": [ids]};
 - `botify_data.json`: the `data` section of a botify config naming them (sources "i2i", "als").
 
+With `--experiment NAME --arm ARM` only that arm's events are read (the other arms' are counted
+and left out before anything else): the data-diverted design, in which an arm's models learn
+only from the traffic it served.
+
 Before training on everything, the last --holdout share of sessions is held out and every model
 trained on the rest is scored on it (hit rate and NDCG at --k) against TopPop; the table is
 printed, and `--i2i auto` keeps the item-to-item method that scores best. Bad input (a catalog or
@@ -129,6 +133,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--catalog", required=True, type=Path, help="the catalog (tracks.json)")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     parser.add_argument(
+        "--experiment", metavar="NAME", help="learn from one arm's traffic of NAME only ..."
+    )
+    parser.add_argument(
+        "--arm",
+        metavar="ARM",
+        help="... this arm's (with --experiment): its models never read another arm's events",
+    )
+    parser.add_argument(
         "--model",
         type=model_names,
         action="append",
@@ -214,7 +226,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     group.add_argument("--max-bad-lines", **shown(share, 0.01, bad_lines))
     unknown = "fail above this share of events naming tracks outside the catalog"
     group.add_argument("--max-unknown-tracks", **shown(share, 0.01, unknown))
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if (args.experiment is None) != (args.arm is None):
+        raise InputError("--experiment and --arm go together (learn from one arm's traffic)")
+    return args
 
 
 def options_from(args: argparse.Namespace) -> Options:
@@ -374,7 +389,10 @@ def run(args: argparse.Namespace) -> int:
 
     options = options_from(args)
     tracks = load_tracks(args.catalog)
-    listens, account = read_listens(args.logs, tracks, args.max_bad_lines, args.max_unknown_tracks)
+    arm = None if args.experiment is None else (args.experiment, args.arm)
+    listens, account = read_listens(
+        args.logs, tracks, args.max_bad_lines, args.max_unknown_tracks, arm
+    )
     print(f"botify train: {account.summary()}")
     lap("reading")
     scores = evaluate(listens, tracks, options, args) if args.holdout > 0 else None
