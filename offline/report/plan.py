@@ -2,6 +2,7 @@
 
     botify plan LOG... [--mde 2%] [--power 0.8] [--alpha 0.05] [--arms 2]
                 [--users N | --sessions N] [--experiment NAME --arm C] [--pre LOG...]
+                [--expected-lift 3%]
 
 For each of the report's metrics (offline.report.metrics: the same (user, arm) unit and
 definitions as `botify ab`), the population's mean and spread give, by the delta method
@@ -9,6 +10,9 @@ definitions as `botify ab`), the population's mean and spread give, by the delta
 --alpha with --power, and the minimum detectable effect at a given size (--users or --sessions
 per arm; by default the log's own users split over --arms). With --pre (an earlier period's
 logs), the spread is that of CUPED-adjusted values, as `botify ab --pre` would adjust them.
+With --expected-lift (the effect a prediction expects, such as `botify ope`'s estimate of the
+next chain), the test is also sized for that effect: the users per arm it needs and the power
+at the size of the MDE column, to set beside the verdict the test then gives.
 
 Choices where the issue is silent:
 - The population is every user of the log, whatever their arms, unless --experiment and --arm
@@ -43,7 +47,12 @@ from offline.report.ab import (
 from offline.report.assignment import assign
 from offline.report.metrics import METRICS, unit_metrics
 from offline.report.peeking import mde_value
-from offline.report.sizing import detectable_lift, sequential_units_needed, units_needed
+from offline.report.sizing import (
+    detectable_lift,
+    power_at,
+    sequential_units_needed,
+    units_needed,
+)
 from offline.report.stats import cuped_with_gaps
 from offline.report.text import number, table
 
@@ -114,6 +123,11 @@ def mde_at(spread: Spread, users: float, alpha: float, power: float) -> float:
     return detectable_lift(spread.cv, users * spread.value_share, alpha, power)
 
 
+def power_for(spread: Spread, users: float, lift: float, alpha: float) -> float:
+    """The probability that the test at `alpha` with `users` per arm finds a true `lift`."""
+    return power_at(spread.cv, users * spread.value_share, lift, alpha)
+
+
 def population_units(log: Log, experiment: str | None, arm: str | None) -> pl.DataFrame:
     """The population's users and METRICS: every user of the log, or one arm's."""
     if experiment is None:
@@ -157,7 +171,15 @@ def arms_value(text: str) -> int:
     return value
 
 
+def lift_value(text: str) -> float:
+    value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    if not (-1 < value < 10 and value != 0):
+        raise ValueError(text)
+    return value
+
+
 power_value.__name__ = "power (between 0.05 and 1, e.g. 80%)"
+lift_value.__name__ = "relative effect, not 0, above -100% (e.g. 3%, -1% or 0.03)"
 arms_value.__name__ = "number of arms (2 or more)"
 
 
@@ -188,6 +210,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--pre", nargs="+", metavar="LOG", help="an earlier period's logs: plan with CUPED"
     )
+    parser.add_argument(
+        "--expected-lift",
+        type=lift_value,
+        metavar="LIFT",
+        help="the effect expected (a prediction's, e.g. botify ope's): also the users per arm "
+        "for it and the power at the MDE column's size",
+    )
     add_max_bad_lines(parser)
     args = parser.parse_args(argv)
     if (args.experiment is None) != (args.arm is None):
@@ -205,6 +234,7 @@ class Plan:
     power: float
     arms: int
     users_per_arm: float  # the size of the MDE column
+    expected_lift: float | None = None  # the effect a prediction expects, if given
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
@@ -230,6 +260,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
         args.power,
         args.arms,
         size,
+        args.expected_lift,
     )
 
 
@@ -256,6 +287,12 @@ def markdown(plan: Plan) -> str:
             count(sequential_users_needed(s, plan.mde, plan.alpha, plan.power)),
             percent(mde_at(s, plan.users_per_arm, plan.alpha, plan.power)),
         ]
+        if plan.expected_lift is not None:
+            lift = plan.expected_lift
+            row += [
+                count(users_needed(s, lift, plan.alpha, plan.power)),
+                percent(power_for(s, plan.users_per_arm, lift, plan.alpha)),
+            ]
         rows.append(row)
     columns = ["metric", "users with a value", "mean", "sd", "CV"]
     if cuped:
@@ -267,6 +304,11 @@ def markdown(plan: Plan) -> str:
         "users per arm, always valid",
         f"MDE at {plan.users_per_arm:,.0f} users per arm",
     ]
+    if plan.expected_lift is not None:
+        columns += [
+            f"users per arm for {plan.expected_lift:+.2%} (expected)",
+            f"power at {plan.users_per_arm:,.0f} users per arm for {plan.expected_lift:+.2%}",
+        ]
     heading = (
         f"Population: {plan.users:,} users, {plan.sessions_per_user:.2f} complete sessions per "
         f"user. Two-sided alpha {plan.alpha:g}, power {plan.power:.0%}, {plan.arms} equal arms; "
@@ -278,6 +320,12 @@ def markdown(plan: Plan) -> str:
         "come back as often). Always valid: judged at the end by `botify ab --sequential "
         f"--mde {plan.mde:g}`, which may be looked at any time. MDE: the smallest relative "
         "increase found with that power."
+        + (
+            " Expected: the effect given by --expected-lift; its power is the probability "
+            f"that the test at alpha {plan.alpha:g} finds it."
+            if plan.expected_lift is not None
+            else ""
+        )
     )
     return "\n\n".join(["# A/B plan", heading, table(columns, rows), notes]) + "\n"
 

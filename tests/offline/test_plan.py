@@ -116,10 +116,29 @@ def test_one_arm_of_an_experiment_as_the_population(logs, capsys):
     assert int(out.split("Population: ")[1].split(" users")[0].replace(",", "")) < 2_000
 
 
+def test_an_expected_lift_gets_its_users_and_its_power_at_the_size(logs, capsys):
+    code, out, err = run(capsys, logs / "day", "--users", "1000")
+    assert code == 0, err
+    mde = float(table_row(out, "mean_time_per_session")[-1].rstrip("%"))
+    code, out, err = run(capsys, logs / "day", "--users", "1000", "--expected-lift", f"{mde}%")
+    assert code == 0, err
+    assert f"users per arm for +{mde:.2f}% (expected)" in out
+    assert f"power at 1,000 users per arm for +{mde:.2f}%" in out
+    row = table_row(out, "mean_time_per_session")
+    # the MDE at a size is the lift found with the planned power (80%) at that size
+    assert float(row[-1].rstrip("%")) == pytest.approx(80.0, abs=0.1)
+    assert int(row[-2].replace(",", "")) == pytest.approx(1000, rel=0.01)
+    # a decrease too ('=': a negative value is not taken for an option)
+    _, half, _ = run(capsys, logs / "day", "--users", "1000", f"--expected-lift={-mde / 2}%")
+    assert 10 < float(table_row(half, "mean_time_per_session")[-1].rstrip("%")) < 50
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
         (["--mde", "0"], "argument --mde"),
+        (["--expected-lift", "0"], "argument --expected-lift"),
+        (["--expected-lift=-100%"], "argument --expected-lift"),
         (["--power", "1.5"], "argument --power"),
         (["--arms", "1"], "argument --arms"),
         (["--users", "10", "--sessions", "10"], "not allowed with argument"),
