@@ -378,6 +378,26 @@ def decode_experiments(texts: list[str]) -> dict[str, dict | None]:
     return decoded
 
 
+def with_reasons(
+    events: pl.DataFrame, schema: Schema, parsed: Schema, objects: dict[str, dict | None]
+) -> pl.DataFrame:
+    """`events` (parsed rows) with `reason`: why each cannot be used, null when it can
+    (invalid_reason, then an `experiments` that is not an object). `objects` caches the decoded
+    `experiments` texts (None: not an object) and gains those of these rows."""
+    if "experiments" in schema:
+        texts = events["experiments"].drop_nulls().unique().to_list()
+        objects.update(decode_experiments([text for text in texts if text not in objects]))
+    events = events.with_columns(reason=invalid_reason(schema, parsed))
+    not_objects = [text for text, value in objects.items() if value is None]
+    if not_objects:
+        events = events.with_columns(
+            reason=pl.when(pl.col("reason").is_null() & pl.col("experiments").is_in(not_objects))
+            .then(pl.lit("'experiments' is not an object"))
+            .otherwise(pl.col("reason"))
+        )
+    return events
+
+
 def read_log(files: list[Path], schema: Schema = SCHEMA, optional: Schema | None = None) -> Log:
     """Every usable event of the files, in reading order, with the schema's fields, and the
     `optional` ones where an event has them (null elsewhere: older logs lack botify's newer
@@ -419,16 +439,7 @@ def combine(
         events = empty.with_columns(file=pl.lit(0, pl.Int32))
 
     objects: dict[str, dict | None] = {}
-    if "experiments" in schema:
-        objects = decode_experiments(events["experiments"].drop_nulls().unique().to_list())
-    not_objects = [text for text, value in objects.items() if value is None]
-    events = events.with_columns(reason=invalid_reason(schema, parsed))
-    if not_objects:
-        events = events.with_columns(
-            reason=pl.when(pl.col("reason").is_null() & pl.col("experiments").is_in(not_objects))
-            .then(pl.lit("'experiments' is not an object"))
-            .otherwise(pl.col("reason"))
-        )
+    events = with_reasons(events, schema, parsed, objects)
     located = ["file", "line", "reason", "kind"]
     unusable = pl.concat(
         [
