@@ -31,6 +31,10 @@ SERVICE_FAILED = 502  # the listener's upstream, the botify service, failed
 LISTENED = (("Skipped", 0.0), ("A quarter", 0.25), ("Half", 0.5), ("All of it", 1.0))
 
 
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
 def json_answer(payload: dict, status: int) -> BaseResponse:
     response = jsonify(payload)
     response.status_code = status
@@ -67,6 +71,7 @@ def field(name: str) -> object:
 def create_app(listener: Listener) -> Flask:
     app = Flask(__name__)
     app.extensions["listener"] = listener
+    app.jinja_env.globals["plural"] = plural
     n_users = listener.world.n_users
 
     def home(message: str | None = None, status: int = 200, user: object = None) -> BaseResponse:

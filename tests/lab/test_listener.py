@@ -178,7 +178,8 @@ def test_a_service_that_fails_is_named_on_the_page(
     assert "the service does not answer (is it running?)" in answer.json()["message"]
     home = requests.get(nowhere.url + "/", timeout=10)
     assert home.status_code == 200 and "the service does not answer" in home.text
-    assert "1 service errors" in home.text and "Traceback" not in home.text
+    assert "1 service error" in home.text and "1 service errors" not in home.text
+    assert "Traceback" not in home.text
 
     # up but without data: the service's own 503 and message, passed on
     empty_config, _ = service_config(tmp_path / "empty", tiny.dir, redis_url, namespace="empty")
