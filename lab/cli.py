@@ -35,6 +35,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "lab.listener.main:main",
         "a web page to play the simulator's user against a running service",
     ),
+    "dashboard": (
+        "lab.dashboard.cli:main",
+        "a web page following an experiment live from its logs (or runs/)",
+    ),
 }
 
 
