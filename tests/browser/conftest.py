@@ -56,14 +56,22 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 @pytest.fixture
 def screenshot(browser: webdriver.Chrome, request: pytest.FixtureRequest) -> Callable[..., Path]:
-    """`screenshot()` or `screenshot("name")`: the window's picture saved as a PNG artifact."""
+    """`screenshot()` or `screenshot("name")`: the window's picture saved as a PNG artifact;
+    `full_page=True`: the whole page, the window stretched to its height for the picture."""
 
-    def save(name: str | None = None) -> Path:
+    def save(name: str | None = None, full_page: bool = False) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name or request.node.name)
         path = ARTIFACTS / f"{stem}.png"
-        if not browser.save_screenshot(str(path)):
-            raise AssertionError(f"the browser could not save a screenshot to {path}")
+        if full_page:
+            height = browser.execute_script("return document.documentElement.scrollHeight")
+            browser.set_window_size(WINDOW[0], max(WINDOW[1], int(height) + 150))
+        try:
+            if not browser.save_screenshot(str(path)):
+                raise AssertionError(f"the browser could not save a screenshot to {path}")
+        finally:
+            if full_page:
+                browser.set_window_size(*WINDOW)
         return path
 
     return save
