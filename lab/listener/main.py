@@ -10,16 +10,25 @@ files does). Open sessions left when the page stops are named: their /last was n
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from urllib.parse import urlsplit
 
 from werkzeug.serving import make_server
 
-from lab.listener.app import create_app
+from lab.listener.app import create_app, plural
 from lab.listener.service_client import ServiceClient
 from lab.listener.sessions import Listener
 
 DEFAULT_PORT = 8060
+
+
+class Stopped(Exception):
+    """SIGTERM: stop as on Ctrl-C, naming what was left open."""
+
+
+def stop_on_sigterm(signum: int, frame: object) -> None:
+    raise Stopped
 
 
 def service_url(text: str) -> str:
@@ -81,9 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{world.n_tracks:,} tracks against {client.url} (Ctrl-C stops)",
         flush=True,
     )
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Stopped):
         pass
     finally:
         server.server_close()
@@ -91,13 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     if left:
         users = ", ".join(str(session.user) for session in left)
         print(
-            f"botify listen: {len(left)} sessions left open (users {users}): their /last was "
-            "never sent: the A/B report counts each as incomplete, outside its metrics",
+            f"botify listen: {plural(len(left), 'session')} left open "
+            f"({'user' if len(left) == 1 else 'users'} {users}): their /last was never sent: "
+            "the A/B report counts each as incomplete, outside its metrics",
             file=sys.stderr,
         )
     counts = listener.counts
     print(
-        f"botify listen: {counts.started} sessions started, {counts.ended} ended, "
-        f"{counts.listens} tracks rated, {counts.service_errors} service errors"
+        f"botify listen: {plural(counts.started, 'session')} started, {counts.ended} ended, "
+        f"{plural(counts.listens, 'track')} rated, "
+        f"{plural(counts.service_errors, 'service error')}"
     )
     return 0

@@ -9,20 +9,19 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
-from tests.lab.listening import ROUTING, ListenerServer, make_world, read_events, service_config
+from tests.lab.listening import ROUTING, ListenerServer, make_world, read_events, running_service
 
 
 @pytest.fixture
-def page(tmp_path, redis_url, start_service, load_data):
+def page(tmp_path, redis_server):
     """(listener server, the service's log folder): the listener on a tiny world, against
     `botify serve` on that world's catalog."""
     world_dir = tmp_path / "world"
     world = make_world(world_dir)
-    config, log_dir = service_config(tmp_path, world_dir, redis_url)
-    load_data(config)
-    listener = ListenerServer(world, start_service(config, workers=1).url)
-    yield listener, log_dir
-    listener.stop()
+    with running_service(tmp_path, world_dir, redis_server.url, "browser") as (service, log_dir):
+        listener = ListenerServer(world, service.url)
+        yield listener, log_dir
+        listener.stop()
 
 
 def click(browser: WebDriver, element_id: str) -> None:

@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from werkzeug.serving import make_server
 
+from botify.config import load_config
+from botify.loader import load
 from botify.redis_server import free_port
+from botify.store import connect
 from lab.listener.app import create_app
 from lab.listener.service_client import ServiceClient
 from lab.listener.sessions import Listener
+from lab.processes import Processes, ServeProcess
 from sim.config import UserDefaults
 from sim.world import World, load_world
 from sim.worldfiles import WorldPaths, write_world
@@ -55,11 +61,31 @@ def service_config(directory: Path, world_dir: Path, redis_url: str, **values) -
     return config, log_dir
 
 
-def read_events(log_dir: Path) -> list[dict]:
+@contextmanager
+def running_service(
+    directory: Path, world_dir: Path, redis_url: str, namespace: str, loaded: bool = True
+) -> Iterator[tuple[ServeProcess, Path]]:
+    """(`botify serve` with one worker, its log folder) on the world's catalog, in its own
+    namespace of the Redis at `redis_url` (so that it can outlive one test's Redis), with the
+    data loaded unless `loaded` is False."""
+    config, log_dir = service_config(directory, world_dir, redis_url, namespace=namespace)
+    if loaded:
+        client = connect(redis_url)
+        load(load_config(config), client, grace=0)
+        client.close()
+    with Processes() as started:
+        service = started.add(ServeProcess(config, directory / "serve.log", workers=1))
+        service.wait_listening(timeout=30)
+        yield service, log_dir
+
+
+def read_events(log_dir: Path, user: int | None = None) -> list[dict]:
+    """The service's logged events (of `user` alone, when given), in the log's order."""
     path = log_dir / "events.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    events = [json.loads(line) for line in path.read_text().splitlines()]
+    return [event for event in events if user is None or event["user"] == user]
 
 
 class ListenerServer:
