@@ -10,6 +10,8 @@ Endpoints (the course's four, exactly compatible, plus two):
                             log's counts and the chain links that failed, in the worker that
                             answered
   GET  /experiments      -> the experiments, their arms and each arm's recommender chain
+  GET  /metrics          -> the service's counts in Prometheus' text format, summed over the
+                            workers (botify.metrics)
 
 Every error is JSON {"message": ...}: 4xx naming what was wrong (413 for a body over
 max_body_bytes however it is sent, 400 for a body shorter than its Content-Length), 503 when
@@ -27,6 +29,7 @@ import time
 import redis
 import ujson
 from flask import Flask, Response, make_response, request
+from flask.typing import ResponseReturnValue
 from flask_restful import Api, Resource
 from redis.exceptions import ClusterError
 from werkzeug.exceptions import HTTPException
@@ -35,6 +38,8 @@ from botify.config import Config
 from botify.data import DataView, NoData
 from botify.eventlog import EventLog
 from botify.experiments import build_experiments
+from botify.metrics import ServiceMetrics
+from botify.metrics_copy import HealthCopy
 from botify.overload import RETRY_AFTER_SECONDS, LoadGauge
 from botify.roundtrip import UNAVAILABLE
 from botify.service import Service
@@ -89,17 +94,21 @@ def overloaded(gauge: LoadGauge, what: str):
     return {"message": "overloaded"}, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
-def redis_failure(failure: redis.RedisError, gauge: LoadGauge | None = None):
+def redis_failure(
+    failure: redis.RedisError, metrics: ServiceMetrics, gauge: LoadGauge | None = None
+):
     """A 503 for an outage, a 500 for a data error; the details go to the server log only
     (they name hosts, ports and users). An outage met while the worker is late (`gauge`) is the
-    worker's overload, not Redis's."""
+    worker's overload, not Redis's (counted as such)."""
     if isinstance(failure, redis.ResponseError) and not isinstance(failure, ClusterError):
         # e.g. WRONGTYPE: a key botify did not write (CLUSTERDOWN is an outage, below)
         log.error("unexpected data in Redis: %s", failure)
+        metrics.redis_error("unexpected_data")
         return error(500, "internal error: unexpected data in Redis (see the server log)")
     if gauge is not None and gauge.late_for_redis():
         return overloaded(gauge, f"a Redis reply read too late ({failure})")
     outages.warning("Redis is unavailable: %s", failure)
+    metrics.redis_error("unavailable")
     return error(503, "Redis is unavailable")
 
 
@@ -117,7 +126,7 @@ def guarded(handler):
         except NoData as missing:
             return error(503, str(missing))
         except redis.RedisError as failure:
-            return redis_failure(failure, resource.gauge)
+            return redis_failure(failure, resource.metrics, resource.gauge)
 
     wrapper.__name__ = handler.__name__
     return wrapper
@@ -148,16 +157,25 @@ class Hello(Resource):
 
 
 class ServiceResource(Resource):
-    """A resource of the running service: its decisions (`service`), its Redis (`store`) and the
-    largest body it takes. One instance serves every request (it keeps nothing of them)."""
+    """A resource of the running service: its decisions (`service`), its Redis (`store`), the
+    largest body it takes, its load gauge and its metrics. One instance serves every request
+    (it keeps nothing of them)."""
 
     init_every_request = False
 
-    def __init__(self, service: Service, store: RedisStore, body_limit: int, gauge: LoadGauge):
+    def __init__(
+        self,
+        service: Service,
+        store: RedisStore,
+        body_limit: int,
+        gauge: LoadGauge,
+        metrics: ServiceMetrics,
+    ):
         self.service = service
         self.store = store
         self.body_limit = body_limit
         self.gauge = gauge
+        self.metrics = metrics
 
 
 class Track(ServiceResource):
@@ -178,6 +196,7 @@ class Listen(ServiceResource):
     def post(self, user: str):
         arrived = self.service.arrival()
         user_id = parse_id(user, "user")
+        self.metrics.routed(user_id)
         track, listened = parse_listen(read_body(self.body_limit))
         return answer(getattr(self.service, self.method)(user_id, track, listened, arrived))
 
@@ -199,10 +218,10 @@ class Health(ServiceResource):
         except UNAVAILABLE as failure:
             # On a cluster, the version key's node may be down while the others serve.
             if not self.store.on_cluster or self.store.latest is None:
-                return redis_failure(failure)
+                return redis_failure(failure, self.metrics)
             snapshot = self.store.latest
         except redis.RedisError as failure:
-            return redis_failure(failure)
+            return redis_failure(failure, self.metrics)
         events = self.service.events
         log_state = events.stats() if isinstance(events, EventLog) else None
         failed = self.service.experiments.failures()
@@ -273,10 +292,32 @@ def create_app(
             write_through=True,  # answered means written: see botify.eventlog
         )
     data = DataView(store)
+    experiments = build_experiments(config, data)
+    metrics = ServiceMetrics(experiments.routing)
     service = Service(
-        store, data, build_experiments(config, data), events, work_seconds=work_clock()
+        store, data, experiments, events, work_seconds=work_clock(), observe=metrics.answered
     )
+    gauge = LoadGauge(config["overload_lag_seconds"], config["redis_timeout_seconds"])
+    health_copy = HealthCopy(metrics, events, experiments, store, gauge)
+    health_copy.start()
     app.extensions["botify"] = service
+    app.extensions["botify_metrics_copy"] = health_copy
+
+    @app.before_request
+    def request_started() -> None:
+        metrics.request_started()
+
+    @app.after_request
+    def request_done(response: Response) -> Response:
+        metrics.request_done(response.status_code)
+        return response
+
+    def metrics_page() -> ResponseReturnValue:
+        health_copy.copy()  # this worker's own counts as of now
+        body, content_type = metrics.page(request.headers.get("Accept"))
+        return Response(body, content_type=content_type)
+
+    app.add_url_rule("/metrics", endpoint="metrics", view_func=metrics_page)
 
     api = JsonApi(app, catch_all_404s=True)
 
@@ -292,13 +333,15 @@ def create_app(
             "service": service,
             "store": store,
             "body_limit": config["max_body_bytes"],
-            "gauge": LoadGauge(config["overload_lag_seconds"], config["redis_timeout_seconds"]),
+            "gauge": gauge,
+            "metrics": metrics,
         }
     }
-    api.add_resource(Hello, "/")
-    api.add_resource(Track, "/track/<track>", **kwargs)
-    api.add_resource(NextTrack, "/next/<user>", **kwargs)
-    api.add_resource(LastTrack, "/last/<user>", **kwargs)
-    api.add_resource(Health, "/healthz", **kwargs)
-    api.add_resource(Experiments, "/experiments", **kwargs)
+    # The endpoint names are the metrics' `endpoint` label (botify.metrics.ENDPOINTS).
+    api.add_resource(Hello, "/", endpoint="hello")
+    api.add_resource(Track, "/track/<track>", endpoint="track", **kwargs)
+    api.add_resource(NextTrack, "/next/<user>", endpoint="next", **kwargs)
+    api.add_resource(LastTrack, "/last/<user>", endpoint="last", **kwargs)
+    api.add_resource(Health, "/healthz", endpoint="healthz", **kwargs)
+    api.add_resource(Experiments, "/experiments", endpoint="experiments", **kwargs)
     return app

@@ -18,6 +18,7 @@ from gunicorn.app.base import BaseApplication
 
 from botify.config import Config, ConfigError, load_config, redis_url, safe_url
 from botify.dataset import DataError
+from botify.metrics_dir import MetricsDir, worker_exited
 from botify.redis_server import DEFAULT_HOST, RedisServer, port_in_use
 
 # Chosen by measurement (bench/service.py; figures in README.md).
@@ -34,9 +35,13 @@ WORKER_CLASSES = {
 
 def _flush_event_log(server, worker) -> None:
     app = getattr(worker, "wsgi", None)
-    service = getattr(app, "extensions", {}).get("botify") if app is not None else None
+    extensions = getattr(app, "extensions", {}) if app is not None else {}
+    service = extensions.get("botify")
     if service is not None:
         service.events.close()
+    health_copy = extensions.get("botify_metrics_copy")
+    if health_copy is not None:
+        health_copy.copy()  # the worker's last counts, its log's final ones included
     # gevent's thread module is torn down before logging's weakref callbacks run at exit, which
     # then print "Exception ignored ... get_ident"; flushing now and dropping the weakrefs (their
     # callbacks die with them) keeps a graceful stop quiet.
@@ -59,6 +64,7 @@ class BotifyApplication(BaseApplication):
         for key, value in self.options.items():
             self.cfg.set(key, value)
         self.cfg.set("worker_exit", _flush_event_log)
+        self.cfg.set("child_exit", worker_exited)
 
     def load(self):
         from botify import onesend
@@ -141,10 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     # fork and patch; the workers never talk TLS, so gevent's warning about that is noise.
     warnings.filterwarnings("ignore", message="Monkey-patching ssl after ssl")
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    embedded: RedisServer | None = None
+    metrics_dir: MetricsDir | None = None
     try:
         config = load_config(args.config)
         overrides: dict = {}
-        embedded = None
         if args.embedded_redis or config["redis_url"] is None:
             port = config["embedded_redis_port"]
             if port_in_use(DEFAULT_HOST, port):
@@ -170,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
             version, _, dataset = load(config, client, processes=os.cpu_count() or 1)
             state = "loaded" if dataset is not None else "already live"
             print(f"botify serve: data version {version} {state}", file=sys.stderr)
+        # Before prometheus_client is imported (with botify.app): it chooses its mode then.
+        metrics_dir = MetricsDir().prepare()
+        print(f"botify serve: {metrics_dir.describe()}", file=sys.stderr)
         # Imported once here, before the fork, so that workers start in milliseconds.
         import botify.app  # noqa: F401
 
@@ -192,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if embedded is not None:
             embedded.stop()
+        if metrics_dir is not None:
+            metrics_dir.remove()
     return 0
 
 

@@ -55,6 +55,7 @@ class Service:
         events: EventSink,
         clock_ms: Callable[[], int] = wall_clock_ms,
         work_seconds: Callable[[], float] = time.perf_counter,
+        observe: Callable[[dict], None] | None = None,
     ):
         self.store = store
         self.data = data
@@ -64,6 +65,8 @@ class Service:
         # The clock of the events' work times: the wall clock, or under gevent the wall clock
         # less the other requests' work (botify.worktime)
         self.work_seconds = work_seconds
+        # Told of each answered request's event once it is logged (the service's metrics).
+        self.observe = observe
 
     def arrival(self) -> Arrival:
         return Arrival(time.perf_counter(), self.work_seconds())
@@ -77,7 +80,7 @@ class Service:
             check_track(snapshot, track)  # the version may have changed meanwhile
             answer = chain.answer(user, track, listened)
         self.store.recommended(user, answer.track, chain.state)
-        self.events.write(
+        self._log(
             make_event(
                 "next",
                 self.clock_ms(),
@@ -102,7 +105,7 @@ class Service:
         if "history" in chain.state:  # a session's last listen is a listen, as in the course
             self.store.record(user, track, listened, None, frozenset({"history"}))
         self.store.end_session(user)
-        self.events.write(
+        self._log(
             make_event(
                 "last",
                 self.clock_ms(),
@@ -119,6 +122,11 @@ class Service:
             )
         )
         return {"user": user}
+
+    def _log(self, event: dict) -> None:
+        self.events.write(event)
+        if self.observe is not None:
+            self.observe(event)
 
     def _took(self, arrived: Arrival) -> tuple[float, float]:
         """(latency, work_time) of a request that arrived at `arrived`, now that it is done."""
