@@ -18,6 +18,7 @@ exit status 2.
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 import urllib.parse
 
@@ -115,14 +116,20 @@ def run(args: argparse.Namespace) -> int:
     judging = Judging(control=args.control, alpha=args.alpha, mde=args.mde, split=args.split)
     dashboard = Dashboard(source, judging, args.experiment, args.service, args.config, args.refresh)
     dashboard.state()  # the first read now, so that the page opens on it
+    # Bound here rather than by werkzeug, which prints its own lines and exits on a taken port.
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     try:
-        server = make_server(args.host, args.port, create_app(dashboard), threaded=True)
-    except (OSError, OverflowError) as error:
-        reason = getattr(error, "strerror", None) or error
+        listening = socket.create_server((args.host, args.port), family=family)
+    except OSError as error:
+        # create_server appends the address to the reason: it is said here already
+        reason = str(error.strerror or error).split(" (while attempting to bind")[0]
         raise InputError(
-            f"cannot listen on {args.host}:{args.port}: {reason} (choose another with --port)"
+            f"cannot listen on {args.host}:{args.port}: {reason} (check --host, --port)"
         ) from None
-    url = f"http://{args.host}:{server.server_port}/"
+    with listening:  # the server works on its own copy of the socket
+        app = create_app(dashboard)
+        server = make_server(args.host, args.port, app, threaded=True, fd=listening.fileno())
+    url = f"http://{args.host}:{server.port}/"
     print(f"botify dashboard: {url} following {' '.join(args.paths)}", flush=True)
     try:
         server.serve_forever()
