@@ -25,17 +25,19 @@ import os
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from botify.arms import arm_names, bucket, experiment_seed
 from lab.days import DEFAULT_SIZE, QUICK_SIZE, sim_config, write_json
+from lab.loop_chains import STICKY, day_data, learned_chain, treatment_chain
 from lab.loop_options import TRAIN_OPTIONS, add_loop_options
 from lab.processes import ROOT
 from lab.simday import run_day
 from lab.summary import read_effects
 from offline.report.ope import evaluate, logged_session_time
 from sim.progress import progress
-from sim.worldfiles import TOP_TRACKS, TRACKS, world_matches
+from sim.worldfiles import TRACKS, world_matches
 
 LOOP = "LOOP"
 
@@ -47,8 +49,6 @@ def aa_name(day: int) -> str:
     return f"AA{day}"
 
 
-RANKED = {"ranked": True, "no_repeat": True}
-STICKY = {"recommender": "sticky_artist", "no_repeat": True}
 METRIC = "mean_time_per_session"
 # In-process, a request's latency is the simulating process's time for the user's LOOP chain
 # (T1's learned chain takes about 5x StickyArtist's), so an A/A arm that drew more of LOOP T1's
@@ -56,33 +56,13 @@ METRIC = "mean_time_per_session"
 # a flag on latency is shown beside it.
 LATENCY = "mean_request_latency"
 
-TIRED = 0.5  # an artist whose latest listen in the session was below this is left
-
-
-def learned_chain(explore: float | None) -> list[dict]:
-    lists = {"recommender": "session_artists", "source": "i2i", "tired": TIRED, **RANKED}
-    if explore:
-        lists["explore"] = {"probability": explore, "from": "genre"}
-    return [
-        {"recommender": "replay", "source": "enjoyed", "tired": TIRED, **RANKED},
-        lists,
-        {"recommender": "history_i2i", "source": "i2i", "history": 5, **RANKED},
-        {"recommender": "top_pop", "top_n": 100, "no_repeat": True},
-    ]
-
 
 def day_config(run: Path, world: Path, day: int, explore: float, learned: bool) -> Path:
-    data = {"catalog": str(world / TRACKS), "top_tracks": str(world / TOP_TRACKS)}
-    if learned:
-        data = {**json.loads((run / f"model{day - 1}" / "botify_data.json").read_text()), **data}
-        data["top_tracks"] = str(run / f"model{day - 1}" / "top_tracks.json")
-    exploring = {**STICKY, "explore": {"probability": explore, "from": "genre"}}
-    treatment = learned_chain(explore) if learned else [exploring]
     config = {
-        "data": data,
+        "data": day_data(run, world, day, learned),
         "routing_experiment": LOOP,
         "experiments": [
-            {"name": LOOP, "arms": {"C": [STICKY], "T1": treatment}},
+            {"name": LOOP, "arms": {"C": [STICKY], "T1": treatment_chain(explore, learned)}},
             {"name": aa_name(day), "arms": 2},
         ],
     }
@@ -245,6 +225,16 @@ def check_train_options(parser: argparse.ArgumentParser, options: list[str]) -> 
         parser.error(f"--train {shlex.join(options)}: botify train says: {error}")
 
 
+def trainer(world: Path, options: list[str]) -> Callable[[list[Path], Path], None]:
+    """`botify train` with `options`, from log folders into a model folder."""
+
+    def train(logs: list[Path], out: Path) -> None:
+        paths = [str(log) for log in logs]
+        botify("train", *paths, "--catalog", str(world / TRACKS), "--out", str(out), *options)
+
+    return train
+
+
 def run_loop(args: argparse.Namespace) -> Path:
     started = time.monotonic()
     size = QUICK_SIZE if args.quick else DEFAULT_SIZE
@@ -259,10 +249,24 @@ def run_loop(args: argparse.Namespace) -> Path:
     simulator = sim_config(run, world)
     rows = []
     histories: dict[int, list[tuple[int, float]]] = {}  # the users' recent listens, day to day
+    # what T1's files learn from: the whole log (pooled), or T1's own traffic (isolated); the
+    # counterfactual worlds always learn from their own whole logs (everyone is on their chain)
+    world_options = [*TRAIN_OPTIONS, *args.train]
+    isolated = ["--experiment", LOOP, "--arm", "T1"] if args.training == "isolated" else []
+    train = trainer(world, [*world_options, *isolated])
+    truth = None
+    if args.truth:
+        from lab.truth_loop import TruthRun
+
+        truth = TruthRun(
+            run, world, simulator, sessions, args.seed, LOOP, trainer(world, world_options)
+        )
     for day in range(1, args.days + 1):
         learned = day > 1
         explore = args.explore if learned else args.explore_first
         config = day_config(run, world, day, explore, learned)
+        if truth is not None:
+            truth.day_starts(histories)
         with progress(sessions, f"day {day}") as update:
             results = run_day(
                 str(simulator),
@@ -279,29 +283,36 @@ def run_loop(args: argparse.Namespace) -> Path:
         # cost is measured. (An estimate would need the chain's choices in T1's log, and the
         # cold start may explore every request.)
         row["cost"] = exploration_cost(run, day) if learned else row["C_sim"] - row["T1_sim"]
-        rows.append(row)
         print(
             f"day {day}: mean session time, the report's count: C {row['C']:.3f}, "
             f"T1 {row['T1']:.3f} ({row['effect']:+.2f}%); the simulator's count: "
             f"C {row['C_sim']:.3f}, T1 {row['T1_sim']:.3f}",
             flush=True,
         )
+        if truth is not None:
+            row |= truth.day_ends(day, explore, row)
+        rows.append(row)
         if day < args.days:
-            logs = [str(run / "logs" / f"day{d}") for d in range(1, day + 1)]
-            model = str(run / f"model{day}")
-            options = [*TRAIN_OPTIONS, *args.train]
-            botify("train", *logs, "--catalog", str(world / TRACKS), "--out", model, *options)
+            train([run / "logs" / f"day{d}" for d in range(1, day + 1)], run / f"model{day}")
+            if truth is not None:
+                next_config = day_config(run, world, day + 1, args.explore, True)
+                truth.trained(day, next_config, row["C_sim"])
     write_json(run / "trajectory.json", rows)
     seconds = time.monotonic() - started
-    (run / "report.md").write_text(
-        report(rows, args.explore, args.explore_first, sessions, args.seed, seconds)
-    )
+    text = report(rows, args.explore, args.explore_first, sessions, args.seed, seconds)
+    if args.training != "pooled" and truth is None:
+        text += (
+            f"\nTraining: {args.training}: T1's models learn only from T1's own logged traffic.\n"
+        )
     from lab.trajectory_chart import item_to_item_ceiling, trajectory_chart  # imports matplotlib
 
     title = (
         f"botify experiment --days {args.days} ({run.name}): T1 against C, "
         f"{sessions} sessions a day, seed {args.seed}"
     )
+    if truth is not None:
+        text += truth.finish(rows, args.training, f"{title}, {args.training} training")
+    (run / "report.md").write_text(text)
     ceiling = item_to_item_ceiling(args.seed, size)
     trajectory_chart(rows, run / "trajectory.png", title, ceiling)
     print((run / "report.md").read_text())

@@ -12,7 +12,8 @@ from typing import Any
 # from exploring traffic), long enough to hold a session's many artists, and each user's
 # enjoyed tracks.
 TRAIN_OPTIONS = ("--i2i", "affinity", "--i2i-n", "100", "--users", "enjoyed", "--holdout", "0")
-LOOP_ONLY = ("explore", "explore_first", "train")  # dests that only the loop takes
+LOOP_ONLY = ("explore", "explore_first", "train", "training", "truth")  # only the loop's
+TRAINING = ("pooled", "isolated")
 
 
 def add_loop_options(parser: argparse.ArgumentParser, listed_only: bool = False) -> None:
@@ -55,6 +56,22 @@ def add_loop_options(parser: argparse.ArgumentParser, listed_only: bool = False)
         metavar="OPTIONS",
         help="more `botify train` options for every day's models, after the loop's own "
         f"({' '.join(TRAIN_OPTIONS)}), e.g. --train='--affinity-bonus 0.02'",
+    )
+    target.add_argument(
+        "--training",
+        choices=TRAINING,
+        default=default("pooled"),
+        help="what T1's models learn from: every day's whole log, both arms' traffic (pooled, "
+        "the default), or only T1's own logged traffic (isolated: the data-diverted design)",
+    )
+    target.add_argument(
+        "--truth",
+        action="store_true",
+        default=default(False),
+        help="also run two counterfactual worlds with the same users and random streams, "
+        "everyone on C and everyone on T1, each learning from its own traffic: each day's A/B "
+        "estimate beside the true effect, its bias, and the ledger of predicted (OPE), "
+        "measured and true effects (docs/truth.md)",
     )
 
 

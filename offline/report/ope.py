@@ -287,8 +287,11 @@ def evaluate(
     arm: str | None,
     seed: int,
     where: tuple[str, str] | None = None,
+    histories: dict[int, list[tuple[int, float]]] | None = None,
 ):
-    """(the logged requests, the target's estimates per request and per session)."""
+    """(the logged requests, the target's estimates per request and per session).
+    `histories`: the users' recent listens when the log began (as the service held them), which
+    the replay starts from; None: they start empty."""
     try:
         config = load_config(config_path)
         dataset = read_configured_dataset(config)
@@ -301,6 +304,8 @@ def evaluate(
     if unknown:
         raise InputError(f"{unknown} recommendations in the log are not in {config_path}'s catalog")
     store = MemoryStore(dataset, config["history_length"])
+    if histories is not None:  # copied: the replay adds to them
+        store.histories = {user: list(listens) for user, listens in histories.items()}
     data = DataView(store)
     try:
         experiments = build_experiments(config, data, seed=seed)

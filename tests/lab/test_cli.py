@@ -22,7 +22,8 @@ def test_experiment_help_lists_the_learning_loop_and_its_options_need_days():
     result = run("experiment", "--help")
     assert result.returncode == 0
     loop = result.stdout[result.stdout.index("the learning loop:") :]
-    for option in ("--days N", "--explore EXPLORE", "--explore-first", "--train OPTIONS"):
+    options = ("--days N", "--explore EXPLORE", "--explore-first", "--train OPTIONS", "--truth")
+    for option in (*options, "--training {pooled,isolated}"):
         assert option in loop
     # listed, but only the loop takes them: never ignored without --days
     refused = run("experiment", "--explore", "0.1", "--quick")
