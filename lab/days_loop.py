@@ -311,7 +311,7 @@ def run_loop(args: argparse.Namespace) -> Path:
         f"{sessions} sessions a day, seed {args.seed}"
     )
     if truth is not None:
-        text += truth.finish(rows, args.training, f"{title}, {args.training} training")
+        text += truth.finish(rows, args.training, f"{title}, {args.training} training", seconds)
     (run / "report.md").write_text(text)
     ceiling = item_to_item_ceiling(args.seed, size)
     trajectory_chart(rows, run / "trajectory.png", title, ceiling)

@@ -7,7 +7,9 @@ The A/B world runs exactly as without --truth: the worlds only read its logs and
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from lab.counterfactual import loop_worlds, true_effect
@@ -36,12 +38,25 @@ class TruthRun:
         self.c_world, self.t1_world = loop_worlds(run)
         self.started_with: Histories = {}  # the A/B world's histories when the day began
         self.predictions: dict[int, dict] = {}  # by the day they predict
+        self.seconds = 0.0  # spent on the worlds, their training and the predictions
+
+    @contextmanager
+    def timed(self) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds += time.monotonic() - started
 
     def day_starts(self, histories: Histories) -> None:
         self.started_with = {user: list(listens) for user, listens in histories.items()}
 
     def day_ends(self, day: int, explore: float, row: dict) -> dict:
         """The worlds' day, and the A/B's `row` against them (the columns it gains)."""
+        with self.timed():
+            return self._day_ends(day, explore, row)
+
+    def _day_ends(self, day: int, explore: float, row: dict) -> dict:
         results = [
             world.run_day(self.simulator, self.world_dir, self.sessions, day, self.seed, explore)
             for world in (self.c_world, self.t1_world)
@@ -62,6 +77,10 @@ class TruthRun:
     def trained(self, day: int, next_config: Path, c_sim: float) -> None:
         """After the A/B world's training on day `day`: the T1 world's own, and the prediction
         of day + 1 from day's log (`next_config`: the A/B world's config of day + 1)."""
+        with self.timed():
+            self._trained(day, next_config, c_sim)
+
+    def _trained(self, day: int, next_config: Path, c_sim: float) -> None:
         world = self.t1_world
         self.train([world.logs(d) for d in range(1, day + 1)], world.model(day))
         self.predictions[day + 1] = predict(
@@ -73,9 +92,16 @@ class TruthRun:
             self.run / f"plan.day{day + 1}.md",
         )
 
-    def finish(self, rows: list[dict], training: str, title: str) -> str:
-        """RUN/truth.png, and the report's sections."""
+    def finish(self, rows: list[dict], training: str, title: str, seconds: float) -> str:
+        """RUN/truth.png, and the report's sections; `seconds`: the whole run's so far."""
         from lab.truth_chart import truth_chart  # imports matplotlib
 
         truth_chart(rows, self.run / "truth.png", title)
-        return "\n" + truth_section(rows, training) + "\n" + ledger_section(rows)
+        alone = seconds - self.seconds
+        cost = (
+            f"--truth's own work (the two worlds, the T1 world's training, the predictions and "
+            f"the verdicts against the truth) took {self.seconds:.0f} s of the run's "
+            f"{seconds:.0f} s: the run took {seconds / alone:.2f} times the loop alone "
+            f"({alone:.0f} s).\n"
+        )
+        return "\n" + truth_section(rows, training) + "\n" + ledger_section(rows) + "\n" + cost
