@@ -77,6 +77,11 @@ def create_app(listener: Listener) -> Flask:
     def home(message: str | None = None, status: int = 200, user: object = None) -> BaseResponse:
         if user is None:
             user = request.args.get("user") or listener.suggest_user()
+        ended = listener.ended_sessions()
+        just_ended = None
+        if request.args.get("ended"):  # this visitor's own session, among everyone's
+            mine = [session for session in ended if str(session.user) == request.args.get("user")]
+            just_ended = mine[0] if mine else None
         page = render_template(
             "home.html",
             service=listener.client.url,
@@ -84,7 +89,9 @@ def create_app(listener: Listener) -> Flask:
             user=user,
             n_users=n_users,
             open_sessions=listener.open_sessions(),
-            ended_sessions=listener.ended_sessions(),
+            ended_sessions=ended,
+            just_ended=just_ended,
+            catalog_problem=listener.catalog_problem(),
             counts=listener.counts,
             message=message,
             describe=listener.describe,

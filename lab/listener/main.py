@@ -82,9 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"botify listen: cannot listen on {args.host}:{args.port} ({error.strerror})",
               file=sys.stderr)  # fmt: skip
         return 1
-    problem = client.alive(timeout=2.0)
-    if problem:
-        print(f"botify listen: warning: {problem}; the page will say so", file=sys.stderr)
+    for problem in (client.alive(timeout=2.0), listener.catalog_problem()):
+        if problem:
+            print(f"botify listen: warning: {problem}; the page says so too", file=sys.stderr)
     print(
         f"listener page at http://{args.host}:{server.port}/ playing {world.n_users:,} users of "
         f"{world.n_tracks:,} tracks against {client.url} (Ctrl-C stops)",

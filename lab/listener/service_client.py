@@ -88,6 +88,10 @@ class ServiceClient:
         """The session ended after `user` listened to `time` of `track`."""
         self._call("POST", f"/last/{user}", {"track": track, "time": float(time)})
 
+    def track(self, track: int) -> dict:
+        """The service's catalog record of `track` (GET /track/<track>)."""
+        return self._call("GET", f"/track/{track}", timeout=2.0)
+
     def arms(self, user: int) -> Arms | None:
         """The user's arms as the service assigns them: its /experiments and botify's bucketing
         (botify.arms, the rule the service itself runs). None when the service does not say

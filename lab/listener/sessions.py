@@ -72,6 +72,7 @@ class Listener:
         self.used: set[int] = set()  # users who started a session here
         self.ended: deque[Session] = deque(maxlen=RECENT)  # the latest ended, newest first
         self.counts = Counts()
+        self.catalog_checked: str | None = None  # None: not checked yet; "": the same catalog
 
     def describe(self, track: int) -> dict:
         catalog = self.world.catalog
@@ -82,6 +83,30 @@ class Listener:
             "artist": artist,
             "genre": catalog.genres[track],
         }
+
+    def catalog_problem(self) -> str | None:
+        """What differs between the service's catalog and the world's, the page showing the
+        world's titles: its first and last tracks compared, once the service has answered."""
+        if self.catalog_checked is None:
+            try:
+                problems = [self._differs(track) for track in (0, self.world.n_tracks - 1)]
+            except ServiceError as error:
+                if error.status != 404:
+                    return None  # not answering now: the page says so already; check later
+                problems = [f"{error.message}, though the world has it"]
+            self.catalog_checked = next(filter(None, problems), "")
+        return self.catalog_checked or None
+
+    def _differs(self, track: int) -> str:
+        theirs, ours = self.client.track(track), self.describe(track)
+        if (theirs.get("title"), theirs.get("artist")) == (ours["title"], ours["artist"]):
+            return ""
+        return (
+            f"the service's catalog is not this world's: its track {track} is "
+            f"{theirs.get('title')!r} by {theirs.get('artist')!r}, the world's "
+            f"{ours['title']!r} by {ours['artist']!r}; the page would show the wrong tracks "
+            "(start botify listen with the world the service serves: --sim-config)"
+        )
 
     def suggest_user(self) -> int | None:
         """A random user of the world who has not played here yet (None: every one has)."""

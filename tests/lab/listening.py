@@ -32,8 +32,8 @@ SEED = 3
 ROUTING = "BY_HAND"
 
 
-def make_world(directory: Path) -> World:
-    write_world(generate(TINY, SEED), directory)
+def make_world(directory: Path, seed: int = SEED) -> World:
+    write_world(generate(TINY, seed), directory)
     return load_world(WorldPaths.in_dir(directory), UserDefaults())
 
 

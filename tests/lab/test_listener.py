@@ -21,7 +21,14 @@ from lab.listener.main import main
 from lab.processes import Process
 from sim.world import World
 
-from .listening import ROUTING, ListenerServer, make_world, read_events, running_service
+from .listening import (
+    ROUTING,
+    SEED,
+    ListenerServer,
+    make_world,
+    read_events,
+    running_service,
+)
 
 
 @dataclass
@@ -206,6 +213,16 @@ def test_a_service_that_fails_is_named_on_the_page(tmp_path, tiny, redis_server,
         assert page.listener.describe(playing)["title"] in form.text
         assert page.listener.session(2).playing == playing
         assert page.listener.counts.service_errors == 3
+
+
+def test_a_service_on_another_worlds_catalog_is_named(service, tmp_path):
+    other = ListenerServer(make_world(tmp_path / "other", seed=SEED + 1), service.url)
+    try:
+        home = requests.get(other.url + "/", timeout=10)
+    finally:
+        other.stop()
+    assert home.status_code == 200
+    assert "the service&#39;s catalog is not this world&#39;s: its track 0 is" in home.text
 
 
 def test_botify_listen_is_a_command_that_names_its_bad_options(tmp_path, capsys):
