@@ -1,4 +1,4 @@
-"""The README's calibration table: mean session time of reference recommenders on the default
+"""docs/simulator.md's calibration table: mean session time of reference recommenders on the default
 world, in-process, on the same sessions' starts (one schedule, one seed).
 
     .venv/bin/python bench/sim_calibrate.py [--world-seed 42] [--sessions 10000] [--seed 1]

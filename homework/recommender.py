@@ -4,7 +4,7 @@ A botify recommender subclasses `botify.recommenders.Recommender`, reads through
 (a `botify.data.DataView`) and answers candidates best first; the base class picks one (the best
 with `"ranked": true`, else at random) and leaves out what the session already played or was
 recommended (`"no_repeat": true`). A class written for the course's service also runs here as
-it is: see the README's "Course recommender classes in botify".
+it is: see docs/recommenders.md, "Course recommender classes in botify".
 
 This example follows the user's taste of the moment: the item-to-item list of the track they
 listened to longest among their last `history` listens (this request's own included), without

@@ -3,7 +3,7 @@ both of its counts, side by side and labelled, since they are different figures
 (offline/learn/TRAINING.md):
 
 - the simulator's count: per session, the sum of the listened fractions after the session's
-  first track (the README's learning headline, the `(sim)` columns of RUN/report.md), with the
+  first track (docs/training.md's learning headline, the `(sim)` columns of RUN/report.md), with the
   item-to-item ceiling where it is known: it is measured in this count;
 - the report's count: `botify ab`'s mean_time_per_session (each session's first track counts
   1.0, averaged per user; the C and T1 columns), with the day's interval of T1 - C around T1.

@@ -29,6 +29,8 @@ DOCKERFILE = ROOT / "Dockerfile"
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 ENTRYPOINT = ROOT / "deploy" / "entrypoint.sh"
 COLLECT = ROOT / "deploy" / "collect_logs.sh"
+PROMETHEUS_CONF = ROOT / "deploy" / "prometheus.yml"
+PROMETHEUS_STANDIN = ROOT / "deploy" / "standins"
 PASSWORD = "0123abcd-test-password"
 SERVICE_PORT = 5000
 
@@ -132,10 +134,10 @@ def test_nginx_answers_its_own_errors_in_json():
         assert re.search(r"return \d+ '\{\"message\": ", block)
 
 
-def test_the_readme_names_the_compose_it_needs_and_a_reload_that_keeps_the_scale():
-    readme = (ROOT / "README.md").read_text()
-    assert "Docker Compose v2" in readme
-    assert "docker compose kill -s HUP recommender" in readme
+def test_the_deploy_page_names_the_compose_it_needs_and_a_reload_that_keeps_the_scale():
+    page = (ROOT / "docs" / "deploy.md").read_text()
+    assert "Docker Compose v2" in page
+    assert "docker compose kill -s HUP recommender" in page
 
 
 def healthcheck_command(service: dict) -> str:
@@ -181,7 +183,14 @@ def test_docker_compose_config_accepts_the_file():
     assert done.returncode == 0, done.stderr
     config = json.loads(done.stdout)
     services = config["services"]
-    assert set(services) == {"redis", "loader", "recommender", "nginx"}
+    assert set(services) == {"redis", "loader", "recommender", "nginx"}  # no profile named
+    password = {**env, "REDIS_PASSWORD": PASSWORD}
+    monitoring = run_compose_config([*client, "--profile", "monitoring"], password)
+    assert monitoring.returncode == 0, monitoring.stderr
+    monitored = json.loads(monitoring.stdout)["services"]
+    assert set(monitored) == {"redis", "loader", "recommender", "nginx", "prometheus"}
+    (port,) = monitored["prometheus"]["ports"]
+    assert (port["host_ip"], port["target"]) == ("127.0.0.1", 9090)
     assert "ports" not in services["redis"]
     assert not services["recommender"].get("ports")
     url = services["recommender"]["environment"]["BOTIFY_REDIS_URL"]
@@ -206,10 +215,45 @@ def test_docker_compose_config_accepts_the_file():
 
 
 def test_services(compose):
-    assert set(compose["services"]) == {"redis", "loader", "recommender", "nginx"}
-    # Only nginx is published on the host.
+    started = {name for name, s in compose["services"].items() if not s.get("profiles")}
+    assert started == {"redis", "loader", "recommender", "nginx"}
+    # Only nginx is published on the host (and, with its profile, Prometheus on loopback).
     published = {name for name, s in compose["services"].items() if s.get("ports")}
-    assert published == {"nginx"}
+    assert published == {"nginx", "prometheus"}
+    assert compose["services"]["prometheus"]["ports"] == ["127.0.0.1:9090:9090"]
+
+
+def test_the_monitoring_profile_scrapes_every_replica(compose):
+    prometheus = compose["services"]["prometheus"]
+    assert prometheus["profiles"] == ["monitoring"]
+    assert mounts(prometheus)["/etc/prometheus/prometheus.yml"] == (
+        "./deploy/prometheus.yml",
+        "ro",
+    )
+    assert mounts(prometheus)["/prometheus"] == ("prometheus-data", "rw")
+    assert "prometheus-data" in compose["volumes"]
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+    assert "9090/-/ready" in healthcheck_command(prometheus)
+    # One job, finding the replicas as nginx does: every A record of the service's name.
+    (job,) = yaml.safe_load(PROMETHEUS_CONF.read_text())["scrape_configs"]
+    assert job["metrics_path"] == "/metrics"
+    (discovery,) = job["dns_sd_configs"]
+    assert discovery["names"] == ["recommender"] and discovery["type"] == "A"
+    assert discovery["port"] == SERVICE_PORT
+    assert "recommender" in compose["services"]
+
+
+def test_the_prometheus_image_has_a_stand_in_build():
+    """The image tag compose names is the one deploy/standins builds from Debian's package."""
+    (tag,) = re.findall(r"^tag=(\S+)$", (PROMETHEUS_STANDIN / "build.sh").read_text(), re.M)
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())
+    assert compose["services"]["prometheus"]["image"] == tag
+    version = tag.split(":v")[1]
+    dockerfile = (PROMETHEUS_STANDIN / f"prometheus-v{version}" / "Dockerfile").read_text()
+    assert re.search(r"^FROM debian:sid$", dockerfile, re.M)
+    assert "apt-get install -y --no-install-recommends prometheus" in dockerfile
+    assert 'ENTRYPOINT ["/bin/prometheus"]' in dockerfile
+    assert os.access(PROMETHEUS_STANDIN / "build.sh", os.X_OK)
 
 
 def test_recommender_scales(compose):

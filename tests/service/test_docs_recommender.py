@@ -1,4 +1,4 @@
-"""The README's own-recommender example works as written."""
+"""docs/recommenders.md's own-recommender example works as written."""
 
 import json
 import re
@@ -8,8 +8,8 @@ from botify.recommenders import build_chain
 from tests.conftest import ROOT
 
 
-def test_readme_example_recommender_plugs_in_by_import_path(tmp_path, loaded, monkeypatch):
-    readme = (ROOT / "README.md").read_text()
+def test_the_docs_example_recommender_plugs_in_by_import_path(tmp_path, loaded, monkeypatch):
+    readme = (ROOT / "docs" / "recommenders.md").read_text()
     code = re.search(r"```python\n# my_recs.py\n(.*?)```", readme, re.S).group(1)
     link = json.loads(re.search(r'"T1": \[(\{"recommender": "my_recs:[^\n]*\})\]', readme).group(1))
     (tmp_path / "my_recs.py").write_text(code)
