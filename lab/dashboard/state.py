@@ -122,16 +122,17 @@ class Dashboard:
                 self.states[experiment] = self.judged(experiment)
             return self.states[experiment]
 
-    def own(self, experiment: str) -> dict[str, dict[str, str]]:
+    def own(self, experiment: str) -> tuple[dict[str, dict[str, str]], str | None]:
         """The arms' own recommenders, from --config or the run's day config (as botify
-        experiment gives botify ab --config); nothing when neither is readable."""
+        experiment gives botify ab --config), and why they are unknown when the config does
+        not say."""
         path = self.config or (str(self.followed.config) if self.followed.config else None)
         if path is None:
-            return {}
+            return {}, None
         try:
-            return {experiment: own_links(load_config(path), experiment)}
-        except (ConfigError, InputError):
-            return {}
+            return {experiment: own_links(load_config(path), experiment)}, None
+        except (ConfigError, InputError, ValueError) as error:
+            return {}, f"the config's own recommenders are unknown: {error}"
 
     def judged(self, asked: str | None) -> dict:
         state: dict = {
@@ -150,7 +151,10 @@ class Dashboard:
             "experiments": {},
         }
         log = self.log
-        if log is not None:
+        if log is not None and not log.events.height:
+            state["reading"] = reading(log)
+            state["message"] = state["message"] or "no events in the logs yet"
+        elif log is not None:
             state["reading"] = reading(log)
             state["experiments"] = log.experiment_names()
             try:
@@ -159,7 +163,8 @@ class Dashboard:
                     log.experiment_names(), two_armed(log), asked or self.experiment, preferred
                 )
                 state["chosen"] = why
-                judging = Judging(**{**asdict(self.judging), "own": self.own(name)})
+                own, state["config_problem"] = self.own(name)
+                judging = Judging(**{**asdict(self.judging), "own": own})
                 state |= judge(log, name, judging)
                 state["charts"] = {"effects": effects_chart(state["effects"], judging.control)}
             except InputError as error:

@@ -35,13 +35,13 @@ def table_under(text: str, heading: str) -> list[dict[str, str]]:
     return [dict(zip(columns, row, strict=True)) for row in body]
 
 
-def botify_ab(logs: Path, out: Path, experiment: str = "AB") -> AbReport:
-    """`botify ab LOGS --experiment E --sequential --out OUT`, run as the command runs."""
+def botify_ab(logs: Path, out: Path, experiment: str = "AB", *options: str) -> AbReport:
+    """`botify ab LOGS --experiment E --sequential --out OUT OPTIONS...`, run as the command
+    runs."""
     printed, said = io.StringIO(), io.StringIO()
+    arguments = ["ab", str(logs), "--experiment", experiment, "--sequential", "--out", str(out)]
     with redirect_stdout(printed), redirect_stderr(said):
-        code = main(
-            ["ab", str(logs), "--experiment", experiment, "--sequential", "--out", str(out)]
-        )
+        code = main([*arguments, *options])
     assert code == 0, said.getvalue()
     text = (out / "report.md").read_text()
     with open(out / "effects.csv", newline="") as file:

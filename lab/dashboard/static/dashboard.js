@@ -98,7 +98,8 @@ function renderServing(state) {
   setText("serving-lost", serving.lost_events.toLocaleString("en"), serving.lost_events);
   setText("serving-link-failures", serving.link_failures.toLocaleString("en"), serving.link_failures);
   const fallbacks = serving.fallback_answers;
-  setText("serving-fallbacks", fallbacks === null ? "unknown without the config (--config)" :
+  setText("serving-fallbacks", fallbacks === null ?
+    (state.config_problem || "unknown without the config (--config)") :
     fallbacks.toLocaleString("en"), fallbacks);
   document.getElementById("serving-warnings").innerHTML = serving.warnings
     .map((w, i) => `<li id="serving-warning-${i}" class="problem">${esc(w)}</li>`).join("");
