@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=1.0,
         help="seconds into the traffic when every replica gets SIGHUP, the rolling config "
-        "reload that the README documents (`docker compose kill -s HUP recommender`); 0: none",
+        "reload that docs/deploy.md documents (`docker compose kill -s HUP recommender`); 0: none",
     )
     args = parser.parse_args(argv)
     if args.replicas < 2:

@@ -21,7 +21,7 @@ from botify.dataset import DataError
 from botify.metrics_dir import MetricsDir, worker_exited
 from botify.redis_server import DEFAULT_HOST, RedisServer, port_in_use
 
-# Chosen by measurement (bench/service.py; figures in README.md).
+# Chosen by measurement (bench/service.py; figures in docs/speed.md).
 DEFAULT_WORKER_CLASS = "gevent"
 DEFAULT_PORT = 5001
 # `--worker-class NAME` -> the class gunicorn runs: gunicorn's of that name with JSON errors and a
