@@ -102,7 +102,7 @@ RANGE_REASONS = {name: reason for name, (_, reason) in IMPOSSIBLE.items()}
 
 @dataclass(frozen=True)
 class BadLine:
-    file: Path
+    file: Path | str  # a path, or a source named by an engine (hdfs://...)
     line: int
     reason: str
 

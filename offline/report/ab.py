@@ -14,10 +14,13 @@ an unknown experiment or arm, a bad option, a --course-json that cannot be writt
 line on stderr naming it and exit status 2; a sample ratio mismatch is a loud warning (top of the
 report and stderr) but the report is still written, exit status 0.
 
-The pipeline, one module per step: logfiles (which files) -> reading (JSON lines to a table,
-bad lines counted) -> assignment (each event's arm) -> metrics (sessions, then the course's
-user-level metrics) -> effects (stats: course interval, delta method, Holm, CUPED) -> report and
-charts.
+Two steps. The aggregation (offline.report.aggregate, on the engine --engine names: polars by
+default, streaming on this machine in bounded memory; spark on a cluster) is the only one that
+reads events: which files, every line judged and counted, each event's arm, sessions, and one row
+per (user, arm) with the course's metrics' sums, the sessions, the serving counts. The
+statistics then work on those rows: effects (stats: course interval, delta method, Holm, CUPED)
+-> report, charts and the sequential looks (peeking). LOG may also be a folder that
+`botify logs compact` wrote (Parquet): the same report.
 
 Choices where the issue is silent:
 - --split weights are in arm order C, T1, T2, ...; they may name more arms than the log has (an
@@ -44,16 +47,18 @@ import polars as pl
 
 from botify.arms import CONTROL, arm_names
 from botify.config import ConfigError, load_config
+from offline.logs.account import LogAccount, account_of
 from offline.logs.errors import InputError, run_command
 from offline.logs.logfiles import find_log_files
 from offline.logs.reading import Log, read_log
-from offline.report.assignment import Assignment, assign
+from offline.report.aggregate import DEFAULT_ENGINE, ENGINES, unit_rows, user_rows
+from offline.report.assignment import Assignment
 from offline.report.course_json import check_path as check_course_json_path
 from offline.report.course_json import write_course_json
-from offline.report.metrics import METRICS, arm_summary, unit_metrics
+from offline.report.metrics import METRICS, arm_table, unit_metrics, with_means
 from offline.report.peeking import add_options as add_peeking_options
 from offline.report.peeking import peeking_report
-from offline.report.serving import SERVING_FIELDS, account, own_links
+from offline.report.serving import SERVING_FIELDS, own_links, serving_of
 from offline.report.stats import srm
 from offline.report.text import Report, markdown, write_csv
 
@@ -161,29 +166,47 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="FILE",
         help="also write the course's grader file (ab_result.json) here",
     )
+    parser.add_argument(
+        "--engine",
+        choices=list(ENGINES),
+        default=DEFAULT_ENGINE,
+        help=f"what reads the events and reduces them to one row per user and arm "
+        f"({DEFAULT_ENGINE}: on this machine, in bounded memory; spark: on a Spark cluster)",
+    )
     add_peeking_options(parser)  # --sequential, --mde, --every, --looks
     return parser.parse_args(argv)
 
 
-def load(paths: list[str], limit: float, option: str) -> Log:
-    log = read_log(find_log_files(paths), optional=SERVING_FIELDS)
-    if log.bad_share > limit:
-        examples = "; ".join(str(b) for b in log.bad_examples)
+def check_lines(account: LogAccount, paths: list[str], limit: float, option: str) -> None:
+    """Fail on a log with too many unusable lines, or without events."""
+    if account.bad_share > limit:
+        examples = "; ".join(str(b) for b in account.bad_examples)
         raise InputError(
-            f"{log.bad:,} of {log.lines:,} lines{option} ({log.bad_share:.2%}) are unreadable, "
-            f"lack a required field or hold an impossible value, above --max-bad-lines "
-            f"{limit:g}: {examples}"
+            f"{account.bad:,} of {account.lines:,} lines{option} ({account.bad_share:.2%}) are "
+            f"unreadable, lack a required field or hold an impossible value, above "
+            f"--max-bad-lines {limit:g}: {examples}"
         )
-    if not log.events.height:
+    if not account.events:
         raise InputError(f"no events in {', '.join(paths)}{option}")
+
+
+def load(paths: list[str], limit: float, option: str) -> Log:
+    """The whole log in memory (botify plan)."""
+    log = read_log(find_log_files(paths), optional=SERVING_FIELDS)
+    check_lines(account_of(log), paths, limit, option)
     return log
 
 
 def srm_arms(assignment: Assignment, split: list[float] | None) -> tuple[list[str], list[int]]:
     """The arms the split names, with their user counts (an arm without users counts 0)."""
     users = assignment.events.group_by("arm").agg(pl.col("user").n_unique())
-    counts = {str(arm): n for arm, n in users.iter_rows()}
-    arms = assignment.arms
+    return srm_counts({str(arm): n for arm, n in users.iter_rows()}, assignment.arms, split)
+
+
+def srm_counts(
+    counts: dict[str, int], arms: list[str], split: list[float] | None
+) -> tuple[list[str], list[int]]:
+    """The arms the split names, with their user counts (an arm without users counts 0)."""
     if split is not None and len(split) != len(arms):
         standard = arm_names(len(split))
         if len(split) < len(arms) or not set(arms) <= set(standard):
@@ -201,12 +224,21 @@ def pre_period_units(log: Log) -> pl.DataFrame:
     return unit_metrics(events).units.select("user", *METRICS)
 
 
-def first_experiment(log: Log) -> str:
+def first_experiment(names: list[str]) -> str:
     """The course's rule: the alphabetically first experiment named in the events."""
-    names = log.experiment_names()
     if not names:
         raise InputError("no experiment is named in the events' `experiments` fields")
     return min(names)
+
+
+def switched_users(units: pl.DataFrame) -> pl.DataFrame:
+    """Users seen in more than one arm, with their arms in order of first appearance."""
+    return (
+        units.filter(pl.col("user").is_duplicated())
+        .sort("user", "first_ms", "first_seq")
+        .group_by("user", maintain_order=True)
+        .agg(arms=pl.col("arm").cast(pl.String))
+    )
 
 
 def with_note(text: str, note: str) -> str:
@@ -218,35 +250,52 @@ def with_note(text: str, note: str) -> str:
 def run(args: argparse.Namespace) -> int:
     if args.course_json is not None:
         check_course_json_path(args.course_json)
-    log = load(args.logs, args.max_bad_lines, "")
-    chosen = None
-    if args.experiment is None:
-        args.experiment = first_experiment(log)
-        others = [name for name in log.experiment_names() if name != args.experiment]
-        chosen = (
-            f"experiment {args.experiment}: the alphabetically first of the logs' experiments"
+    notes: list[str] = []
+
+    def choose(account: LogAccount) -> str:
+        check_lines(account, args.logs, args.max_bad_lines, "")
+        if args.experiment is not None:
+            if args.experiment not in account.experiments:
+                found = ", ".join(account.experiments) or "none"
+                raise InputError(
+                    f"experiment {args.experiment!r} is not in the logs; experiments found: {found}"
+                )
+            return args.experiment
+        chosen = first_experiment(account.experiments)
+        others = [name for name in account.experiments if name != chosen]
+        notes.append(
+            f"experiment {chosen}: the alphabetically first of the logs' experiments"
             + (f" (others: {', '.join(others)})" if others else "")
             + "; --experiment NAME judges another"
         )
-    assignment = assign(log, args.experiment)
-    if args.control not in assignment.arms:
+        return chosen
+
+    rows = unit_rows(args.logs, choose, args.engine)
+    args.experiment = rows.experiment
+    arms = rows.arm_names
+    if args.control not in arms:
         raise InputError(
             f"--control {args.control!r} is not an arm of {args.experiment} in the logs; "
-            f"arms found: {', '.join(assignment.arms)}"
+            f"arms found: {', '.join(arms)}"
         )
-    if len(assignment.arms) < 2:
+    if len(arms) < 2:
         raise InputError(
-            f"experiment {args.experiment!r} has only arm {assignment.arms[0]} in the logs: "
-            "nothing to compare"
+            f"experiment {args.experiment!r} has only arm {arms[0]} in the logs: nothing to compare"
         )
-    names, counts = srm_arms(assignment, args.split)
+    units = with_means(rows.units)
+    users = dict(units.group_by(pl.col("arm").cast(pl.String)).len().iter_rows())
+    names, counts = srm_counts(users, arms, args.split)
     split = args.split or [1.0] * len(names)
     chi2, p = srm(counts, split)
 
-    pre_log = pre_units = None
+    pre = pre_units = None
     if args.pre:
-        pre_log = load(args.pre, args.max_bad_lines, " (--pre)")
-        pre_units = pre_period_units(pre_log)
+        pre = user_rows(
+            args.pre,
+            lambda account: check_lines(account, args.pre, args.max_bad_lines, " (--pre)"),
+            args.engine,
+        )
+        pre_units = with_means(pre.units).select("user", *METRICS)
 
     own = None
     if args.config:
@@ -254,39 +303,43 @@ def run(args: argparse.Namespace) -> int:
             own = own_links(load_config(args.config), args.experiment)
         except ConfigError as error:
             raise InputError(f"--config: {error}") from None
-    serving = account(assignment.events, log.files, own)
+    serving = serving_of(rows.links, rows.versions, rows.lost, rows.span, own)
 
-    metrics = unit_metrics(assignment.events)
     from offline.report.effects import effects_table  # scipy: only once there is something to judge
 
-    effects = effects_table(metrics.units, assignment.arms, args.control, args.alpha, pre_units)
+    effects = effects_table(units, arms, args.control, args.alpha, pre_units)
     report = Report(
         experiment=args.experiment,
         control=args.control,
         alpha=args.alpha,
-        log=log,
-        assignment=assignment,
-        arms=arm_summary(assignment.events, metrics),
+        log=rows.account,
+        arm_names=arms,
+        span=rows.span,
+        events=int(units["events"].sum()),
+        users=units["user"].n_unique(),
+        unassigned_events=rows.unassigned_events,
+        switched_users=switched_users(units),
+        arms=arm_table(units, rows.arms),
         split=split,
         srm_arms=names,
         srm_chi2=chi2,
         srm_p=p,
         effects=effects,
-        pre_log=pre_log,
+        pre_log=None if pre is None else pre.account,
         pre_users=0 if pre_units is None else pre_units.height,
         serving=serving,
     )
     text = markdown(report)
-    if chosen:
-        text = with_note(text, chosen)
+    for note in notes:
+        text = with_note(text, note)
     out = args.out or Path("runs") / "ab" / args.experiment
-    text += peeking_report(args, assignment.events, assignment.arms, out)
-    write_outputs(out, text, report, metrics.sessions)
+    text += peeking_report(args, units, rows.sessions, arms, rows.span, out)
+    write_outputs(out, text, report, rows.sessions)
     if args.course_json is not None:
         write_course_json(effects, args.course_json)
     print(text, end="")
-    if chosen:
-        print(f"botify ab: {chosen}", file=sys.stderr)
+    for note in notes:
+        print(f"botify ab: {note}", file=sys.stderr)
     if report.srm_failed:
         print(
             f"botify ab: warning: sample ratio mismatch (p = {p:.2g}): do not trust the results",
@@ -315,7 +368,7 @@ def write_outputs(out: Path, text: str, report: Report, sessions: pl.DataFrame) 
         )
         session_time_chart(
             sessions,
-            report.assignment.arms,
+            report.arm_names,
             out / "session_time.png",
             f"{report.experiment}: session time per arm",
         )

@@ -194,7 +194,9 @@ def unit_rows(
         return frame.with_columns(pl.col("arm").cast(arm)) if "arm" in schema else frame
 
     rows.units = checked(rows.units, UNITS, "units").sort("user", "arm")
-    rows.sessions = checked(rows.sessions, SESSIONS, "sessions").sort("user", "arm", "end_ms")
+    rows.sessions = checked(rows.sessions, SESSIONS, "sessions").sort(
+        "user", "arm", "end_ms", maintain_order=True
+    )
     rows.arms = checked(rows.arms, ARMS, "arms").sort("arm")
     rows.links = checked(rows.links, LINKS, "links").sort("arm", "link", nulls_last=True)
     rows.versions = checked(rows.versions, VERSIONS, "versions").sort("first_ms")

@@ -1,4 +1,6 @@
-"""The course's user-level metrics over sessions (offline.logs.sessions), vectorised.
+"""The course's user-level metrics over sessions (offline.logs.sessions), vectorised: the unit
+sums that the aggregation's engines produce (`unit_sums`, the polars engine's own code), and the
+means taken from them (`with_means`).
 
 This reproduces the course's notebook (a row-by-row `sessionize` over `groupby(["user",
 "treatment"])`), read as follows:
@@ -62,61 +64,87 @@ class UnitMetrics:
     sessions: pl.DataFrame
 
 
-def unit_metrics(events: pl.DataFrame) -> UnitMetrics:
-    """`events` needs user, arm, timestamp, seq, message, time, latency."""
+def unit_sums(events: pl.DataFrame, unit: list[str] = UNIT) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The aggregation's rows (offline.report.aggregate) of `events` (the `unit` columns,
+    timestamp, seq, message, time, latency): one per unit (UNITS' columns) and one per complete
+    session (SESSIONS'), units in order of `unit`, sessions in order of unit and time."""
     sessions = (
-        mark_sessions(events, UNIT)
+        mark_sessions(events, unit)
         .group_by("session", maintain_order=True)
         .agg(
             pl.col("unit").first(),
-            pl.col("user").first(),
-            pl.col("arm").first(),
+            *(pl.col(name).first() for name in unit),
             tracks=pl.len(),
             time=pl.col("time").sum(),
             latency_ms=(pl.col("latency") * 1000).sum(),
             complete=pl.col("complete").first(),
+            first_ms=pl.col("timestamp").first(),
+            first_seq=pl.col("seq").first().cast(pl.Int64),
+            end_ms=pl.col("timestamp").last(),
         )
     )
+    complete = pl.col("complete")
     units = (
         sessions.group_by("unit", maintain_order=True)
         .agg(
-            pl.col("user").first(),
-            pl.col("arm").first(),
-            sessions=pl.col("complete").sum().cast(pl.Int64),
-            tracks=pl.col("tracks").filter("complete").sum().cast(pl.Int64),
-            time=pl.col("time").filter("complete").sum(),
-            latency_ms=pl.col("latency_ms").filter("complete").sum(),
+            *(pl.col(name).first() for name in unit),
             events=pl.col("tracks").sum().cast(pl.Int64),
-            incomplete_events=pl.col("tracks").filter(~pl.col("complete")).sum().cast(pl.Int64),
+            incomplete_events=pl.col("tracks").filter(~complete).sum().cast(pl.Int64),
+            sessions=complete.sum().cast(pl.Int64),
+            tracks=pl.col("tracks").filter(complete).sum().cast(pl.Int64),
+            time=pl.col("time").filter(complete).sum(),
+            latency_ms=pl.col("latency_ms").filter(complete).sum(),
+            first_ms=pl.col("first_ms").first(),
+            first_seq=pl.col("first_seq").first(),
         )
         .drop("unit")
-        .with_columns(
-            # 0/0 is NaN here, as in pandas: undefined for a unit without a complete session.
-            mean_request_latency=pl.col("latency_ms") / pl.col("tracks"),
-            mean_tracks_per_session=pl.col("tracks") / pl.col("sessions"),
-            mean_time_per_session=pl.col("time") / pl.col("sessions"),
-        )
     )
-    complete = sessions.filter("complete").select(*UNIT, "tracks", "time")
-    return UnitMetrics(units=units, sessions=complete)
+    ended = sessions.filter(complete).select(
+        *unit, "end_ms", pl.col("tracks").cast(pl.Int64), "time", "latency_ms"
+    )
+    return units, ended
 
 
-def arm_summary(events: pl.DataFrame, metrics: UnitMetrics) -> pl.DataFrame:
-    """Per arm: users, events, complete and incomplete sessions, and latency p50/p99 (ms) over
-    all of the arm's events."""
-    latency = events.group_by("arm").agg(
+def with_means(units: pl.DataFrame) -> pl.DataFrame:
+    """Units' sums (sessions, tracks, time, latency_ms) with the three means of METRICS."""
+    # 0/0 is NaN here, as in pandas: undefined for a unit without a complete session.
+    return units.with_columns(
+        mean_request_latency=pl.col("latency_ms") / pl.col("tracks"),
+        mean_tracks_per_session=pl.col("tracks") / pl.col("sessions"),
+        mean_time_per_session=pl.col("time") / pl.col("sessions"),
+    )
+
+
+def unit_metrics(events: pl.DataFrame) -> UnitMetrics:
+    """`events` needs user, arm, timestamp, seq, message, time, latency."""
+    units, sessions = unit_sums(events)
+    return UnitMetrics(
+        units=with_means(units.drop("first_ms", "first_seq")),
+        sessions=sessions.select(*UNIT, "tracks", "time"),
+    )
+
+
+def arm_latency(events: pl.DataFrame) -> pl.DataFrame:
+    """Per arm: events, and latency p50/p99 (ms) over all of the arm's events (the
+    aggregation's ARMS table)."""
+    return events.group_by("arm").agg(
         events=pl.len(),
         latency_p50_ms=(pl.col("latency") * 1000).quantile(0.5, "linear"),
         latency_p99_ms=(pl.col("latency") * 1000).quantile(0.99, "linear"),
     )
-    units = metrics.units.group_by("arm").agg(
+
+
+def arm_table(units: pl.DataFrame, latency: pl.DataFrame) -> pl.DataFrame:
+    """Per arm: users, events, complete and incomplete sessions, and latency p50/p99 (ms), from
+    the units and arm_latency's table."""
+    counts = units.group_by("arm").agg(
         users=pl.len(),
         sessions=pl.col("sessions").sum(),
         incomplete_sessions=(pl.col("incomplete_events") > 0).sum(),
         incomplete_events=pl.col("incomplete_events").sum(),
     )
     return (
-        units.join(latency, on="arm")
+        counts.join(latency, on="arm")
         .sort("arm")
         .select(
             "arm",
@@ -129,3 +157,8 @@ def arm_summary(events: pl.DataFrame, metrics: UnitMetrics) -> pl.DataFrame:
             "latency_p99_ms",
         )
     )
+
+
+def arm_summary(events: pl.DataFrame, metrics: UnitMetrics) -> pl.DataFrame:
+    """arm_table from the events themselves."""
+    return arm_table(metrics.units, arm_latency(events))

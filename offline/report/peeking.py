@@ -27,8 +27,7 @@ from pathlib import Path
 import polars as pl
 
 from offline.logs.errors import InputError
-from offline.logs.reading import time_span
-from offline.report.metrics import METRICS, unit_metrics
+from offline.report.metrics import METRICS, with_means
 from offline.report.sequential import NOTHING, AlwaysValid, always_valid, running
 from offline.report.stats import Sample, course_effect, lift_variance
 from offline.report.text import interval, number, p_text, table, utc, yes_no
@@ -128,8 +127,35 @@ def comparisons(units: pl.DataFrame, arms: list[str], control: str) -> list[Comp
     ]
 
 
+def units_at(units: pl.DataFrame, sessions: pl.DataFrame, end_ms: int) -> pl.DataFrame | None:
+    """The units and their METRICS over the events up to `end_ms`, from the aggregation's rows
+    (offline.report.aggregate): a unit is seen once its first event is, and a session counts
+    once its `last` event is (the events up to a time are a prefix of each unit's events, so
+    its sessions then are its sessions closed by then). None before the first event."""
+    seen = units.filter(pl.col("first_ms") <= end_ms).select("user", "arm")
+    if not seen.height:
+        return None
+    sums = (
+        sessions.filter(pl.col("end_ms") <= end_ms)
+        .group_by("user", "arm", maintain_order=True)
+        .agg(
+            sessions=pl.len().cast(pl.Int64),
+            tracks=pl.col("tracks").sum(),
+            time=pl.col("time").sum(),
+            latency_ms=pl.col("latency_ms").sum(),
+        )
+    )
+    counted = seen.join(sums, on=["user", "arm"], how="left", maintain_order="left")
+    return with_means(
+        counted.with_columns(
+            pl.col("sessions", "tracks").fill_null(0), pl.col("time", "latency_ms").fill_null(0.0)
+        )
+    )
+
+
 def path(
-    events: pl.DataFrame,
+    units: pl.DataFrame,
+    sessions: pl.DataFrame,
     arms: list[str],
     control: str,
     alpha: float,
@@ -137,13 +163,13 @@ def path(
     times: list[int],
 ) -> pl.DataFrame:
     """One row per look x arm x metric: the course's fixed-horizon effect and the always-valid
-    interval and p-value over the looks so far (effects in %)."""
+    interval and p-value over the looks so far (effects in %), from the aggregation's unit and
+    session rows."""
     rows = []
     so_far: dict[tuple[str, str], AlwaysValid] = {}
     for look, end_ms in enumerate(times, start=1):
-        seen = events.filter(pl.col("timestamp") <= end_ms)
-        units = unit_metrics(seen).units if seen.height else None
-        for c in comparisons(units, arms, control) if units is not None else []:
+        seen = units_at(units, sessions, end_ms)
+        for c in comparisons(seen, arms, control) if seen is not None else []:
             fixed = course_effect(c.control, c.treat, alpha)
             lift, var = lift_variance(c.control, c.treat)
             key = (c.treatment, c.metric)
@@ -153,7 +179,7 @@ def path(
                 {
                     "look": look,
                     "at_ms": end_ms,
-                    "users": units.height if units is not None else 0,
+                    "users": seen.height if seen is not None else 0,
                     "treatment": c.treatment,
                     "metric": c.metric,
                     "effect": fixed.effect,
@@ -242,15 +268,21 @@ def path_markdown(rows: pl.DataFrame, first_ms: int) -> str:
 
 
 def peeking_report(
-    args: argparse.Namespace, events: pl.DataFrame, arms: list[str], out: Path
+    args: argparse.Namespace,
+    units: pl.DataFrame,
+    sessions: pl.DataFrame,
+    arms: list[str],
+    span: tuple[int, int],
+    out: Path,
 ) -> str:
-    """The report's sections for --sequential, --every and --looks ("" without them); the
-    path's every row goes to out/path.csv."""
+    """The report's sections for --sequential, --every and --looks ("" without them), from the
+    aggregation's unit and session rows and the experiment's span; the path's every row goes to
+    out/path.csv."""
     if not (args.sequential or args.every or args.looks):
         return ""
-    first_ms, last_ms = time_span(events)
+    first_ms, last_ms = span
     times = look_times(first_ms, last_ms, args.every, args.looks)
-    rows = path(events, arms, args.control, args.alpha, args.mde, times)
+    rows = path(units, sessions, arms, args.control, args.alpha, args.mde, times)
     last = rows.filter(pl.col("look") == len(times))
     parts = [sequential_markdown(last, args.control, args.alpha, args.mde)]
     if len(times) > 1:

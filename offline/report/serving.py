@@ -14,7 +14,6 @@ config (`botify ab --config`); without it the failures are still reported.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,8 +21,8 @@ from pathlib import Path
 import polars as pl
 
 from botify.config import Config
-from botify.lognames import LOST_FILE
 from offline.logs.errors import InputError
+from offline.logs.losses import find_loss_records
 from offline.logs.reading import event_schema, time_span
 
 SERVING_FIELDS = event_schema(["recommender", "failed", "data_version"])
@@ -84,28 +83,9 @@ def own_links(config: Config, experiment: str) -> dict[str, str]:
     return {arm: chain.links[0].name for arm, chain in source.chains.items()}
 
 
-def find_loss_records(log_files: list[Path]) -> list[dict]:
-    """The loss records in the folders of the log files, each file once."""
-    folders = dict.fromkeys(path.parent.resolve() for path in log_files)
-    records = []
-    for folder in folders:
-        path = folder / LOST_FILE
-        if not path.is_file():
-            continue
-        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
-            try:
-                record = json.loads(line)
-                int(record["lost"]), int(record["from_timestamp"]), int(record["to_timestamp"])
-            except (ValueError, KeyError, TypeError):
-                raise InputError(f"{path}:{number}: not a loss record") from None
-            records.append({**record, "file": str(path)})
-    return records
-
-
-def account(
-    events: pl.DataFrame, log_files: list[Path], own: dict[str, str] | None = None
-) -> Serving:
-    """`events`: the experiment's events with `arm` and the SERVING_FIELDS."""
+def link_counts(events: pl.DataFrame) -> pl.DataFrame:
+    """LINKS (offline.report.aggregate) of `events`: the experiment's events with `arm` and the
+    SERVING_FIELDS."""
     nexts = events.filter(pl.col("message") == "next")
     requests = nexts.group_by("arm").len("requests")
     answered = nexts.group_by("arm", pl.col("recommender").alias("link")).len("answered")
@@ -116,14 +96,35 @@ def account(
         .group_by("arm", "link")
         .len("failed")
     )
-    links = (
+    return (
         answered.join(failed, on=["arm", "link"], how="full", coalesce=True)
         .join(requests, on="arm")
         .with_columns(pl.col("answered", "failed").fill_null(0))
         .select("arm", "link", "requests", "answered", "failed")
         .sort("arm", "link", nulls_last=True)
     )
-    versions = (
+
+
+def merge_links(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """link_counts of all the events, from link_counts of parts of them (no event in two)."""
+    requests = (
+        pl.concat([part.unique("arm").select("arm", "requests") for part in parts])
+        .group_by("arm")
+        .agg(pl.col("requests").sum())
+    )
+    return (
+        pl.concat(parts)
+        .group_by("arm", "link")
+        .agg(pl.col("answered").sum(), pl.col("failed").sum())
+        .join(requests, on="arm")
+        .select("arm", "link", "requests", "answered", "failed")
+        .sort("arm", "link", nulls_last=True)
+    )
+
+
+def version_counts(events: pl.DataFrame) -> pl.DataFrame:
+    """VERSIONS (offline.report.aggregate) of `events`."""
+    return (
         events.group_by("data_version")
         .agg(
             events=pl.len(),
@@ -132,13 +133,45 @@ def account(
         )
         .sort("first_ms")
     )
-    # Every loss record counts, wherever it falls in time: events lost after the last logged
-    # line (a disk that filled and stayed full) are answered events the report cannot see as
-    # much as those lost within the span.
-    lost = find_loss_records(log_files)
-    serving = Serving(links, versions, own or {}, lost, time_span(events))
+
+
+def merge_versions(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """version_counts of all the events, from version_counts of parts of them."""
+    return (
+        pl.concat(parts)
+        .group_by("data_version")
+        .agg(pl.col("events").sum(), pl.col("first_ms").min(), pl.col("last_ms").max())
+        .sort("first_ms")
+    )
+
+
+def serving_of(
+    links: pl.DataFrame,
+    versions: pl.DataFrame,
+    lost: list[dict],
+    span: tuple[int, int],
+    own: dict[str, str] | None = None,
+) -> Serving:
+    """The account from the aggregation's LINKS and VERSIONS, the loss records and the events'
+    span. Every loss record counts, wherever it falls in time: events lost after the last
+    logged line (a disk that filled and stayed full) are answered events the report cannot see
+    as much as those lost within the span."""
+    serving = Serving(links, versions, own or {}, lost, span)
     serving.warnings = warnings(serving)
     return serving
+
+
+def account(
+    events: pl.DataFrame, log_files: list[Path], own: dict[str, str] | None = None
+) -> Serving:
+    """`events`: the experiment's events with `arm` and the SERVING_FIELDS."""
+    return serving_of(
+        link_counts(events),
+        version_counts(events),
+        find_loss_records(log_files),
+        time_span(events),
+        own,
+    )
 
 
 def warnings(serving: Serving) -> list[str]:

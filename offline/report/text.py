@@ -9,8 +9,8 @@ from pathlib import Path
 
 import polars as pl
 
-from offline.logs.reading import KINDS, Log, time_span
-from offline.report.assignment import Assignment
+from offline.logs.account import LogAccount
+from offline.logs.reading import KINDS
 from offline.report.serving import Serving
 
 SRM_ALPHA = 0.001
@@ -22,15 +22,21 @@ class Report:
     experiment: str
     control: str
     alpha: float
-    log: Log
-    assignment: Assignment
-    arms: pl.DataFrame  # sessions.arm_summary
+    log: LogAccount
+    arm_names: list[str]  # the experiment's arms in the logs, in arm order
+    span: tuple[int, int]  # the experiment's first and last event (ms)
+    events: int  # the experiment's events
+    users: int
+    unassigned_events: int  # events without an arm of the experiment
+    # users seen in more than one arm: user, arms (in order of first appearance)
+    switched_users: pl.DataFrame
+    arms: pl.DataFrame  # metrics.arm_table
     split: list[float]  # configured weight of each arm of srm_arms
     srm_arms: list[str]
     srm_chi2: float
     srm_p: float
     effects: pl.DataFrame  # effects.effects_table
-    pre_log: Log | None = None
+    pre_log: LogAccount | None = None
     pre_users: int = 0
     serving: Serving | None = None
 
@@ -88,7 +94,7 @@ def srm_verdict(report: Report) -> str:
     return f"ok: users per arm ({arms}) fit the split {split} ({stats})"
 
 
-def log_lines(log: Log) -> str:
+def log_lines(log: LogAccount) -> str:
     skipped = log.skipped_lines
     text = f"{log.lines:,} read from {len(log.files)} files, {skipped:,} skipped"
     if skipped:
@@ -102,20 +108,19 @@ def log_lines(log: Log) -> str:
 
 
 def header(report: Report) -> str:
-    events = report.assignment.events
     arms = report.arms
-    first_ms, last_ms = time_span(events)
+    first_ms, last_ms = report.span
     incomplete = int(arms["incomplete_sessions"].sum())
-    switched = report.assignment.switched_users
+    switched = report.switched_users
     rows = [
         ["log span", f"{utc(first_ms)} to {utc(last_ms)} UTC ({duration(last_ms - first_ms)})"],
         ["lines", log_lines(report.log)],
         [
             "events",
-            f"{events.height:,} in the experiment, "
-            f"{report.assignment.unassigned_events:,} without an arm of it (left out)",
+            f"{report.events:,} in the experiment, "
+            f"{report.unassigned_events:,} without an arm of it (left out)",
         ],
-        ["users", f"{events['user'].n_unique():,}"],
+        ["users", f"{report.users:,}"],
         [
             "sessions",
             f"{int(arms['sessions'].sum()):,} complete; {incomplete:,} incomplete "
@@ -138,7 +143,7 @@ def header(report: Report) -> str:
         rows.append(
             [
                 "pre-period (CUPED)",
-                f"{report.pre_log.events.height:,} events of "
+                f"{report.pre_log.events:,} events of "
                 f"{report.pre_users:,} users; " + log_lines(report.pre_log),
             ]
         )

@@ -1,0 +1,220 @@
+"""The `polars` engine of the report's aggregation (offline.report.aggregate): one machine, in
+bounded memory whatever the size of the log.
+
+Two passes:
+1. Reading, a piece at a time (offline.logs.pieces: JSON lines in runs of whole lines, or the
+   Parquet files of a compacted folder, scanned lazily for the columns wanted): every line judged
+   and counted as offline.logs.reading counts it, the usable rows written to Parquet files
+   partitioned by user (offline.logs.partition) in a temporary folder (under TMPDIR). The log's
+   account is then whole but for the duplicates, and `choose` names the experiment.
+2. Aggregating, one partition at a time: duplicates dropped (a line's copies are its user's),
+   each event's arm, sessions and the unit sums by the report's own code
+   (offline.report.metrics.unit_sums), the serving counts; then the partitions' rows are put
+   together and their counts summed.
+
+Memory: a piece (PIECE_BYTES of JSON, 64 MiB) in the first pass, a partition (PARTITION_BYTES of
+JSON, about a million events) in the second, and what the report keeps: the unit and session
+rows, and each of the experiment's events' latency (8 bytes) for the exact p50 and p99.
+
+Options (tests): `partition_bytes` and `piece_bytes`, to split even a small log.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from offline.logs.account import Accountant
+from offline.logs.errors import InputError
+from offline.logs.partition import (
+    PARTITION_BYTES,
+    Partitions,
+    drop_duplicates,
+    partition_count,
+)
+from offline.logs.pieces import PIECE_BYTES, usable_rows
+from offline.logs.reading import SCHEMA, Schema, reading_schema
+from offline.logs.sources import LogSources, open_sources
+from offline.report.aggregate import Check, Choose, UnitRows, UserRows
+from offline.report.metrics import unit_sums
+from offline.report.serving import (
+    SERVING_FIELDS,
+    link_counts,
+    merge_links,
+    merge_versions,
+    version_counts,
+)
+
+SEQ_FILE_SHIFT = 40  # seq = file index << 40 | line: reading order in one int64
+
+
+@dataclass
+class Partitioned:
+    """The first pass's result: the account so far and the partitions, open for reading."""
+
+    sources: LogSources
+    accountant: Accountant
+    partitions: Partitions
+    # each `experiments` text met, by its id in the partitions' `experiments` column
+    texts: list[str] = field(default_factory=list)
+
+
+def option(options: Mapping[str, str], name: str, default: int) -> int:
+    try:
+        value = int(options.get(name, default))
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise InputError(f"engine option {name}: a positive number of bytes, got {options[name]!r}")
+    return value
+
+
+def partitioned(
+    paths: list[str], schema: Schema, optional: Schema | None, folder: Path, options: Mapping
+) -> Partitioned:
+    """The first pass: every piece read, judged and counted; usable rows into partitions."""
+    sources = open_sources(paths, option(options, "piece_bytes", PIECE_BYTES))
+    count = partition_count(sources.size, option(options, "partition_bytes", PARTITION_BYTES))
+    accountant = Accountant(sources.files)
+    result = Partitioned(sources, accountant, Partitions(folder, count))
+    ids: dict[str, int] = {}
+    parsed = reading_schema(schema, optional)
+    try:
+        for rows in usable_rows(sources.pieces(parsed, accountant), accountant, schema, optional):
+            if "experiments" in rows.columns:
+                for text in rows["experiments"].unique().to_list():
+                    ids.setdefault(text, len(ids))
+                rows = rows.with_columns(
+                    pl.col("experiments").replace_strict(ids, return_dtype=pl.UInt32)
+                )
+            result.partitions.write(rows)
+    finally:
+        result.partitions.close()
+    result.texts = list(ids)
+    return result
+
+
+def in_order(rows: pl.DataFrame) -> pl.DataFrame:
+    """A partition's rows without duplicates, with `seq`."""
+    seq = pl.col("file").cast(pl.Int64) * (1 << SEQ_FILE_SHIFT) + pl.col("line")
+    return rows.with_columns(seq=seq)
+
+
+def partitions_read(result: Partitioned) -> Iterator[pl.DataFrame]:
+    """Each partition's rows in reading order, duplicates dropped and counted, with `seq`."""
+    for k in range(len(result.partitions)):
+        rows = result.partitions.read(k)
+        if rows is None:
+            continue
+        rows, copies, first = drop_duplicates(rows)
+        if copies:
+            result.accountant.found_copies(copies, first)
+        yield in_order(rows)
+
+
+def arm_labels(result: Partitioned, experiment: str) -> dict[int, str | None]:
+    """The arm each `experiments` id gives the experiment (reading's rule: a non-empty string)."""
+    labels: dict[int, str | None] = {}
+    for index, text in enumerate(result.texts):
+        label = (result.accountant.objects.get(text) or {}).get(experiment)
+        labels[index] = label if isinstance(label, str) and label else None
+    return labels
+
+
+def unit_rows(paths: list[str], choose: Choose, options: Mapping[str, str]) -> UnitRows:
+    with tempfile.TemporaryDirectory(prefix="botify-ab-") as folder:
+        result = partitioned(paths, SCHEMA, SERVING_FIELDS, Path(folder), options)
+        experiment = choose(result.accountant.account())
+        labels = arm_labels(result, experiment)
+        units, sessions, links, versions = [], [], [], []
+        latency: dict[str, list[pl.Series]] = {}
+        events = unassigned = 0
+        first_ms, last_ms = None, None
+        for rows in partitions_read(result):
+            events += rows.height
+            assigned = rows.with_columns(
+                arm=pl.col("experiments").replace_strict(labels, return_dtype=pl.String)
+            ).filter(pl.col("arm").is_not_null())
+            unassigned += rows.height - assigned.height
+            if not assigned.height:
+                continue
+            unit, session = unit_sums(assigned)
+            units.append(unit)
+            sessions.append(session)
+            links.append(link_counts(assigned))
+            versions.append(version_counts(assigned))
+            for (arm,), part in (
+                assigned.select("arm", "latency").partition_by("arm", as_dict=True).items()
+            ):
+                latency.setdefault(str(arm), []).append(part["latency"])
+            low, high = assigned.select(low=pl.min("timestamp"), high=pl.max("timestamp")).row(0)
+            first_ms = low if first_ms is None else min(first_ms, low)
+            last_ms = high if last_ms is None else max(last_ms, high)
+    account = result.accountant.account(events)
+    if not units:  # no event has an arm of the experiment: aggregate says so
+        empty = unit_rows_empty(account, experiment, unassigned, result.sources.lost)
+        return empty
+    return UnitRows(
+        account=account,
+        experiment=experiment,
+        units=pl.concat(units),
+        sessions=pl.concat(sessions),
+        arms=arm_latency(latency),
+        links=merge_links(links),
+        versions=merge_versions(versions),
+        span=(int(first_ms), int(last_ms)),  # type: ignore[arg-type]
+        unassigned_events=unassigned,
+        lost=result.sources.lost,
+    )
+
+
+def arm_latency(latency: dict[str, list[pl.Series]]) -> pl.DataFrame:
+    """ARMS from each arm's latencies (offline.report.metrics.arm_latency's quantiles)."""
+    rows = []
+    for arm, parts in latency.items():
+        ms = pl.concat(parts) * 1000
+        rows.append(
+            {
+                "arm": arm,
+                "events": ms.len(),
+                "latency_p50_ms": ms.quantile(0.5, "linear"),
+                "latency_p99_ms": ms.quantile(0.99, "linear"),
+            }
+        )
+    return pl.DataFrame(rows)
+
+
+def unit_rows_empty(account, experiment: str, unassigned: int, lost: list[dict]) -> UnitRows:
+    from offline.report.aggregate import ARMS, LINKS, SESSIONS, UNITS, VERSIONS
+
+    def empty(schema):
+        return pl.DataFrame(schema=schema)
+
+    return UnitRows(
+        account=account,
+        experiment=experiment,
+        units=empty(UNITS),
+        sessions=empty(SESSIONS),
+        arms=empty(ARMS),
+        links=empty(LINKS),
+        versions=empty(VERSIONS),
+        span=(0, 0),
+        unassigned_events=unassigned,
+        lost=lost,
+    )
+
+
+def user_rows(paths: list[str], check: Check, options: Mapping[str, str]) -> UserRows:
+    with tempfile.TemporaryDirectory(prefix="botify-ab-") as folder:
+        result = partitioned(paths, SCHEMA, None, Path(folder), options)
+        check(result.accountant.account())
+        units, events = [], 0
+        for rows in partitions_read(result):
+            events += rows.height
+            unit, _ = unit_sums(rows.with_columns(arm=pl.lit("pre")))
+            units.append(unit.drop("arm"))
+    return UserRows(account=result.accountant.account(events), units=pl.concat(units))
