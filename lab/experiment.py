@@ -7,7 +7,9 @@
    service switched to config.json's experiments by a graceful reload (SIGHUP);
 4. day 2: config.json's A/B experiment, driven by the simulator;
 5. everything in runs/<timestamp>/ (runs/latest points at it): configs, logs, learned files, the
-   A/A verdict of day 1, the A/B report of day 2, and summary.md.
+   A/A verdict of day 1, the A/B report of day 2, and summary.md; the service's /metrics at the
+   end of each day (metrics.day1.txt, metrics.day2.txt), its answers per arm checked against the
+   day's log (lab.metrics_check).
 
 Every process it starts is stopped at the end, on Ctrl-C, and on a failure in any step.
 """
@@ -29,6 +31,7 @@ from botify.redis_server import RedisServer, free_port
 from lab.autosize import planned_size, sessions_value
 from lab.days import (
     AA,
+    COLD_START,
     DEFAULT_SIZE,
     QUICK_SIZE,
     Size,
@@ -38,6 +41,7 @@ from lab.days import (
     sim_config,
 )
 from lab.loop_options import add_loop_options, refuse_without_days
+from lab.metrics_check import check_day
 from lab.processes import ROOT, ProcessFailed, ServeProcess
 from lab.summary import summary
 from offline.report.peeking import mde_value
@@ -198,6 +202,7 @@ def run_experiment(args: argparse.Namespace) -> Path:
         step(3, f"day 1: {size.sessions} cold-start sessions (control chain; A/A logged)")
         simulate(1, args.seed, service.url)
         time.sleep(0.5)  # the event log reaches the file within 50 ms
+        print(check_day(service.url, run, 1, run / "logs" / "day1", COLD_START))
 
         step(4, "training on day 1's logs")
         run_step(
@@ -238,6 +243,7 @@ def run_experiment(args: argparse.Namespace) -> Path:
 
         step(6, f"day 2: {size.sessions} sessions of A/B experiment {routing}")
         simulate(2, args.seed + 1, service.url)
+        print(check_day(service.url, run, 2, run / "logs" / "day2", routing))
         service.stop()  # graceful: every queued event is written
         service = None
 

@@ -5,9 +5,11 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 from lab.days import QUICK_SIZE
+from lab.metrics_check import answered_per_arm
 from sim.worldfiles import world_matches
 from tests.conftest import ROOT
 
@@ -83,6 +85,14 @@ def test_quick_experiment_runs_the_whole_loop_and_leaves_nothing_running(tmp_pat
     with open(run / "ab/effects.csv") as file:
         metrics = {row["metric"] for row in csv.DictReader(file)}
     assert "mean_time_per_session" in metrics
+    # The service's /metrics, kept at the end of each day, counts the answers per arm that the
+    # day's log holds (issue 24's Done-when).
+    for day, events, experiment in ((1, day1, "COLD_START"), (2, day2, "STICKY_VS_LEARNED")):
+        page = (run / f"metrics.day{day}.txt").read_text()
+        counted = answered_per_arm(page, experiment)
+        assert counted == Counter(event["experiments"][experiment] for event in events)
+        assert f"/metrics (metrics.day{day}.txt): answers per arm as in the log" in result.stdout
+    assert set(counted) == {"C", "T1"}
     summary = (run / "summary.md").read_text()
     assert "A/A verdict" in summary and "STICKY_VS_LEARNED" in summary
     assert processes_mentioning(str(run)) == []  # service and its workers stopped

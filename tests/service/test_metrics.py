@@ -17,6 +17,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from botify.metrics_dir import VARIABLE, MetricsDir
+from lab.metrics_check import check_day
 from tests.conftest import small_dataset, write_broken_plugin
 from tests.service.test_worker_kill import gunicorn_master, worker_pids
 
@@ -219,3 +220,25 @@ def test_a_metrics_folder_that_cannot_be_made_is_named(tmp_path, monkeypatch):
     monkeypatch.setenv(VARIABLE, str(tmp_path / "file" / "metrics"))
     with pytest.raises(ConfigError, match="PROMETHEUS_MULTIPROC_DIR: cannot make"):
         MetricsDir().prepare()
+
+
+def test_the_experiments_check_keeps_the_page_and_says_when_the_log_differs(
+    tmp_path, loaded, serve_app
+):
+    config, _ = loaded(experiments=TWO_ARMS)
+    server = serve_app(config)
+    for user in range(12):
+        assert listen(server.url, "next", user, {"track": 3, "time": 0.5}) == 200
+    log_dir = server.service.events.path.parent
+    server.service.events.flush()
+    logged = logged_per_arm(log_dir)
+    line = check_day(server.url, tmp_path, 1, log_dir, "EXP")
+    assert line.startswith("/metrics (metrics.day1.txt): answers per arm as in the log: ")
+    assert line.endswith(f"C {logged['C']:,}, T1 {logged['T1']:,}")
+    assert "botify_requests_total" in (tmp_path / "metrics.day1.txt").read_text()
+    # An event the service did not answer (a line added by hand) is a difference, said.
+    with open(log_dir / "events.jsonl", "a") as log:
+        log.write(json.dumps({"experiments": {"EXP": "C"}}) + "\n")
+    line = check_day(server.url, tmp_path, 2, log_dir, "EXP")
+    assert line.startswith("warning: /metrics (metrics.day2.txt) counts answers per arm of EXP")
+    assert f"log C {logged['C'] + 1:,}, T1 {logged['T1']:,}" in line
