@@ -15,6 +15,7 @@ from lab.days import QUICK_SIZE, sim_config
 from lab.experiment import main
 from lab.loop_chains import STICKY
 from lab.processes import ROOT
+from lab.truth_summary import summary
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +83,11 @@ def test_the_truth_loop_reports_bias_and_the_ledger_with_isolated_training(world
     assert "## The verdict against the truth" in report and "Training: isolated" in report
     assert "## The ledger: predicted, measured, true" in report
     assert (run / "truth.png").stat().st_size > 0
+    # docs/truth.md's figures are read back by lab.truth_summary
+    out = summary([run])
+    covered = sum(row["covers"] for row in rows)
+    assert f"the A/B's interval covered the truth on {covered} of 3 days" in out
+    assert "times the loop alone" in out and "within 10% of the true level: " in out
     # isolated: the A/B's T1 files read none of C's events; the T1 world's read its whole log
     for day in (1, 2):
         ab = json.loads((run / f"model{day}" / "i2i.meta.json").read_text())["log"]
