@@ -31,6 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "lab.collect:main",
         "the service's logs in the course's layout (DIR/<replica>/data.json)",
     ),
+    "logs": (
+        "offline.logs.compact:main",
+        "the event logs as Parquet: botify logs compact LOG --out DIR (a re-run adds what is new)",
+    ),
     "listen": (
         "lab.listener.main:main",
         "a web page to play the simulator's user against a running service",

@@ -2,8 +2,9 @@
 
 Files and folders are found and read as the A/B report finds and reads them (offline.logs.logfiles:
 rotated backups, one folder per replica; offline.logs.reading: bad lines counted, a cut final line
-apart), with the fields training needs (FIELDS). Sessions are the report's (offline.logs.sessions),
-with the user as the unit: events in time order, a session ends at its `last` event; the events
+apart; or a folder that `botify logs compact` wrote, offline.logs.compacted), with the fields
+training needs (FIELDS). Sessions are the report's (offline.logs.sessions), with the user as the
+unit: events in time order, a session ends at its `last` event; the events
 after a user's final `last` (the log was cut while they listened) are a session too, counted as
 incomplete: their listens are real. An event's `track` is the track the user just listened to and
 `time` the fraction of it listened; a session's tracks in order are its listens.
@@ -32,9 +33,9 @@ import polars as pl
 
 from offline.learn.tracks import Tracks
 from offline.logs.errors import InputError
-from offline.logs.logfiles import find_log_files
-from offline.logs.reading import KINDS, Log, event_schema, read_log, time_span
+from offline.logs.reading import KINDS, Log, event_schema, time_span
 from offline.logs.sessions import mark_sessions
+from offline.logs.sources import read_whole
 
 # The fields of an event that training uses; `latency` and `experiments` are not required
 # (`experiments` is, when training learns from one arm's traffic).
@@ -134,8 +135,8 @@ def read_events(
 ) -> tuple[pl.DataFrame, LogAccount]:
     """All usable events of the files with `seq` (reading order), and the account so far.
     `arm` (experiment, arm): only the events of that arm."""
-    files = find_log_files(paths)
-    log = read_log(files, FIELDS if arm is None else WITH_ARMS)
+    log = read_whole(paths, FIELDS if arm is None else WITH_ARMS)  # JSON lines, or compacted
+    files = log.files
     account = LogAccount(
         files=[str(f) for f in files],
         lines=log.lines,

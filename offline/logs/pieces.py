@@ -44,6 +44,9 @@ class Piece:
     lines: int  # lines expected to hold an event
     truncated: bool  # the file's final line was cut off (its last piece only)
     end: int = 0  # the byte offset in the file after the lines parsed (before a cut final line)
+    # the number of the line that starts at `end` (a final line without its newline, parsed or
+    # cut, keeps its number: what is appended to it is its end)
+    next_line: int = 1
 
 
 def file_pieces(
@@ -80,6 +83,7 @@ def file_pieces(
             frame, bad, expected, truncated = parse_data(data, parsed)
             before = first_line - 1
             start += data.rfind(b"\n") + 1 if truncated else len(data)
+            first_line += data.count(b"\n")
             yield Piece(
                 file=file,
                 rows=frame.with_columns(pl.col("line") + before),
@@ -87,10 +91,10 @@ def file_pieces(
                 lines=expected,
                 truncated=truncated,
                 end=start,
+                next_line=first_line,
             )
             if not block:
                 return
-            first_line += data.count(b"\n")
 
 
 def json_pieces(

@@ -15,7 +15,7 @@ from offline.logs.errors import InputError
 from offline.logs.logfiles import find_log_files
 from offline.logs.losses import find_loss_records
 from offline.logs.pieces import PIECE_BYTES, Piece, json_pieces
-from offline.logs.reading import Schema
+from offline.logs.reading import Log, Schema, read_log
 
 
 @dataclass
@@ -28,15 +28,21 @@ class LogSources:
     pieces: Callable[[Schema, Accountant], Iterator[Piece]]
 
 
-def open_sources(paths: list[str], piece_bytes: int = PIECE_BYTES) -> LogSources:
+def compacted_folder(paths: list[str]) -> Path | None:
+    """The compacted folder the paths name, None when they name JSON lines."""
     folders = [path for path in paths if compacted.is_compacted(Path(path))]
-    if folders:
-        if len(paths) > 1:
-            raise InputError(
-                f"{folders[0]} is a compacted folder (botify logs compact): give it alone, "
-                "not with other logs"
-            )
-        log = compacted.open_folder(Path(folders[0]))
+    if folders and len(paths) > 1:
+        raise InputError(
+            f"{folders[0]} is a compacted folder (botify logs compact): give it alone, not "
+            "with other logs"
+        )
+    return Path(folders[0]) if folders else None
+
+
+def open_sources(paths: list[str], piece_bytes: int = PIECE_BYTES) -> LogSources:
+    folder = compacted_folder(paths)
+    if folder is not None:
+        log = compacted.open_folder(folder)
         return LogSources(log.files, log.size, log.lost, log.pieces)
     files = find_log_files(paths)
     return LogSources(
@@ -45,3 +51,12 @@ def open_sources(paths: list[str], piece_bytes: int = PIECE_BYTES) -> LogSources
         lost=find_loss_records(files),
         pieces=lambda parsed, _: json_pieces(files, parsed, piece_bytes),
     )
+
+
+def read_whole(paths: list[str], schema: Schema, optional: Schema | None = None) -> Log:
+    """The whole log in memory (offline.logs.reading.read_log's Log), from JSON lines or from
+    one compacted folder, given alone."""
+    folder = compacted_folder(paths)
+    if folder is not None:
+        return compacted.open_folder(folder).read_whole(schema, optional)
+    return read_log(find_log_files(paths), schema, optional)

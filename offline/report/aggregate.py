@@ -12,11 +12,13 @@ tables. An engine is a module with two functions:
     user_rows(paths, check, options) -> UserRows    # an earlier period's rows (--pre), arm-blind
 
 `paths` are the LOG arguments as given; `options` the engine's own settings (Spark's master).
-The engine reads the log once, builds its LogAccount (offline.logs.account: lines, every skipped
-line by kind with the first few named, cut final lines, the experiments named with their event
-counts: exactly what offline.logs.reading counts), then calls `choose(account)` (or
-`check(account)`), which returns the experiment to judge or raises InputError (too many bad
-lines, no events, an unknown experiment), and only then aggregates.
+The engine reads the log, builds its LogAccount (offline.logs.account: lines, every skipped
+line by kind with the first few named, cut final lines, the experiments named: exactly what
+offline.logs.reading counts), then calls `choose(account)` (or `check(account)`), which returns
+the experiment to judge or raises InputError (too many bad lines, no events, an unknown
+experiment), and only then aggregates. `choose` may see the account before duplicates are found
+(they never decide anything there: they are not bad lines, and an event's copy names the same
+experiments); the account returned in UnitRows has them.
 
 Definitions every engine follows (today's, from offline.logs.reading, sessions and
 report.assignment, report.metrics and report.serving):

@@ -1,6 +1,10 @@
 """A small log with every awkward case the report must count the same way, written byte for byte
 the same on any machine (Python's `random` with a seed, `json.dumps`): the reference of the
-two-step report's tests (tests/offline/test_two_step.py).
+two-step report's tests (tests/offline/test_two_step.py, test_compact.py).
+
+tests/offline/awkward_expected/ holds `botify ab`'s outputs at commit 87c5930 (the report read
+whole into memory, before the two steps) on this log, run in the folder that holds it with ARGV;
+`{ROOT}` stands for that folder (the loss records are named by their absolute path).
 
 Two replica folders, each request on a random one (a session spans both); each folder rotated
 every ROTATE_LINES lines (sessions cut by rotation); users whose arm changed; a user's final
@@ -17,6 +21,7 @@ import random
 from pathlib import Path
 
 from botify.lognames import LOST_FILE, file_name
+from offline.report.ab import main
 
 START_MS = 1_700_000_000_000
 ROTATE_LINES = 400
@@ -134,3 +139,32 @@ def write_awkward_log(root: Path) -> None:
     assert last > first
     pre = period(rng, 220, START_MS - 86_400_000, experiments=False)
     save(root / "pre" / "replica-0", [json.dumps(event) for event in pre])
+
+
+EXPECTED = Path(__file__).parent / "awkward_expected"
+OUTPUTS = {
+    "report.md": "out/report.md",
+    "effects.csv": "out/effects.csv",
+    "path.csv": "out/path.csv",
+    "ab_result.json": "ab_result.json",
+}
+
+
+def run_report(root: Path, names: dict[str, str], out: Path, monkeypatch, capsys) -> dict:
+    """botify ab's outputs (ARGV, `names` replacing its log folders' names) run in a new folder
+    `out` where root's folders appear under the same names; `{ROOT}` for root."""
+    out.mkdir()
+    for path in root.iterdir():
+        (out / path.name).symlink_to(path)
+    monkeypatch.chdir(out)
+    assert main([names.get(arg, arg) for arg in ARGV]) == 0
+    captured = capsys.readouterr()
+    texts = {name: (out / path).read_text() for name, path in OUTPUTS.items()}
+    texts["stdout"] = captured.out
+    texts["stderr.txt"] = captured.err
+    # the loss records are named by their absolute path (the symlinks resolved)
+    return {name: text.replace(str(root), "{ROOT}") for name, text in texts.items()}
+
+
+def expected(name: str) -> str:
+    return (EXPECTED / ("report.md" if name == "stdout" else name)).read_text()

@@ -1,11 +1,6 @@
 """The report in two steps (offline.report.aggregate, then the statistics) gives the report that
-`botify ab` gave before it, every number and every line.
-
-tests/offline/awkward_expected/ holds `botify ab`'s outputs at commit 87c5930 (the report read
-whole into memory, before the two steps) on tests/offline/awkward_log.py's log, run in the folder
-that holds it with awkward_log.ARGV; `{ROOT}` stands for that folder (the loss records are named
-by their absolute path).
-"""
+`botify ab` gave before it, every number and every line (tests/offline/awkward_expected: see
+tests/offline/awkward_log.py)."""
 
 from __future__ import annotations
 
@@ -19,19 +14,10 @@ from offline.logs.errors import InputError
 from offline.logs.logfiles import find_log_files
 from offline.logs.reading import read_log
 from offline.report import aggregate
-from offline.report.ab import main
 from offline.report.assignment import assign
 from offline.report.metrics import unit_sums
 from offline.report.serving import SERVING_FIELDS
-from tests.offline.awkward_log import ARGV, write_awkward_log
-
-EXPECTED = Path(__file__).parent / "awkward_expected"
-OUTPUTS = {
-    "report.md": "out/report.md",
-    "effects.csv": "out/effects.csv",
-    "path.csv": "out/path.csv",
-    "ab_result.json": "ab_result.json",
-}
+from tests.offline.awkward_log import expected, run_report, write_awkward_log
 
 
 @pytest.fixture(scope="module")
@@ -41,27 +27,8 @@ def awkward(tmp_path_factory) -> Path:
     return root
 
 
-def run_report(root: Path, out: Path, monkeypatch, capsys) -> dict[str, str]:
-    """botify ab's outputs on the awkward log, `{ROOT}` for the log's folder."""
-    out.mkdir()
-    for name in ("log", "pre"):
-        (out / name).symlink_to(root / name)
-    monkeypatch.chdir(out)
-    assert main(ARGV) == 0
-    captured = capsys.readouterr()
-    texts = {name: (out / path).read_text() for name, path in OUTPUTS.items()}
-    texts["stdout"] = captured.out
-    texts["stderr.txt"] = captured.err
-    # the loss records are named by their absolute path (the symlinks resolved)
-    return {name: text.replace(str(root), "{ROOT}") for name, text in texts.items()}
-
-
-def expected(name: str) -> str:
-    return (EXPECTED / ("report.md" if name == "stdout" else name)).read_text()
-
-
 def test_the_two_step_report_is_the_report_of_before(awkward, tmp_path, monkeypatch, capsys):
-    outputs = run_report(awkward, tmp_path / "run", monkeypatch, capsys)
+    outputs = run_report(awkward, {}, tmp_path / "run", monkeypatch, capsys)
     for name, text in outputs.items():
         assert text == expected(name), name
 
@@ -74,7 +41,7 @@ def test_many_pieces_and_partitions_give_the_same_report(awkward, tmp_path, monk
     the piece line by line and names it "not a JSON object"; either way it is counted unreadable."""
     monkeypatch.setattr(polars_engine, "PIECE_BYTES", 5_000)
     monkeypatch.setattr(polars_engine, "PARTITION_BYTES", 100_000)
-    outputs = run_report(awkward, tmp_path / "run", monkeypatch, capsys)
+    outputs = run_report(awkward, {}, tmp_path / "run", monkeypatch, capsys)
     named = "(missing or invalid 'message')", "(not a JSON object)"
     for name, text in outputs.items():
         assert text.replace(*named) == expected(name), name
