@@ -1,10 +1,16 @@
 """The dashboard's numbers: botify ab's report over the events read so far, as JSON.
 
-Every figure comes from offline.report's own functions, called as `botify ab` calls them
-(offline.report.ab.run): assignment, the sample-ratio check, the serving account, the user-level
-metrics, the effects table with Holm, and the always-valid interval of `botify ab --sequential`
-(offline.report.peeking's comparisons, stats.lift_variance, sequential.always_valid). Nothing
-is computed a second way, so the page shows botify ab's numbers on the same events.
+botify ab is two steps (offline.report.aggregate): the events reduced to the aggregation's tables
+(one row per (user, arm), per complete session, per arm, per chain link, per data version), then
+the statistics on those tables. Here the first step runs on the events the dashboard holds in
+memory with the functions the polars engine runs on each of its partitions
+(offline.report.polars_engine: assignment, metrics.unit_sums, metrics.arm_latency,
+serving.link_counts and version_counts, the loss records), its tables checked and ordered as
+aggregate.unit_rows checks an engine's; the second step is offline.report.ab.run's, call for call:
+the units' means, the sample-ratio check, the serving account and its warnings, the effects table
+with Holm, the arms table, and the always-valid interval of `botify ab --sequential` (peeking.path
+at one look, the log's last event). Nothing is computed a second way, so the page shows botify
+ab's numbers on the same events.
 
 The always-valid interval is the one of a single look at the events read so far, as `botify ab
 --sequential` gives it: valid whenever one looks (it is a confidence sequence), and the same
@@ -21,15 +27,24 @@ from typing import Any
 
 import polars as pl
 
+from offline.logs.account import account_of
 from offline.logs.errors import InputError
+from offline.logs.losses import find_loss_records
 from offline.logs.reading import KINDS, Log, time_span
-from offline.report.ab import srm_arms
+from offline.report.ab import srm_counts, switched_users
+from offline.report.aggregate import ARMS, LINKS, SESSIONS, UNITS, VERSIONS, UnitRows, conform
 from offline.report.assignment import assign
-from offline.report.metrics import GOOD_DIRECTION, METRICS, arm_summary, unit_metrics
-from offline.report.peeking import comparisons
-from offline.report.sequential import always_valid
-from offline.report.serving import account
-from offline.report.stats import lift_variance, srm
+from offline.report.metrics import (
+    GOOD_DIRECTION,
+    METRICS,
+    arm_latency,
+    arm_table,
+    unit_sums,
+    with_means,
+)
+from offline.report.peeking import path
+from offline.report.serving import link_counts, serving_of, version_counts
+from offline.report.stats import srm
 from offline.report.text import SRM_ALPHA, interval, number, p_text
 
 VERDICT_METRIC = "mean_time_per_session"  # botify experiment's verdict metric
@@ -113,32 +128,32 @@ def decision(metric: str, lower: float, upper: float) -> str:
     return UNDECIDED
 
 
-def effect_rows(units: pl.DataFrame, arms: list[str], judging: Judging) -> list[dict]:
+def effect_rows(rows: UnitRows, units: pl.DataFrame, judging: Judging) -> list[dict]:
     """botify ab's effects table, each row with its always-valid interval (%) and decision."""
     from offline.report.effects import effects_table  # scipy: only once there is something
 
-    table = effects_table(units, arms, judging.control, judging.alpha)
-    sequential = {}
-    for c in comparisons(units, arms, judging.control):
-        lift, var = lift_variance(c.control, c.treat)
-        sequential[c.treatment, c.metric] = always_valid(lift, var, judging.mde, judging.alpha)
-    rows = []
+    arms, control = rows.arm_names, judging.control
+    table = effects_table(units, arms, control, judging.alpha)
+    # botify ab --sequential's one look, at the last event: peeking.path, as its report calls it
+    look = path(units, rows.sessions, arms, control, judging.alpha, judging.mde, [rows.span[1]])
+    sequential = {(r["treatment"], r["metric"]): r for r in look.iter_rows(named=True)}
+    effects = []
     for row in table.iter_rows(named=True):
         valid = sequential[row["treatment"], row["metric"]]
-        lower, upper = valid.lower * 100, valid.upper * 100
-        rows.append(
+        lower, upper = valid["sequential_lower"], valid["sequential_upper"]
+        effects.append(
             row
             | {
                 "sequential_lower": lower,
                 "sequential_upper": upper,
-                "sequential_p": valid.p_value,
-                "sequential_significant": valid.significant,
+                "sequential_p": valid["sequential_p"],
+                "sequential_significant": valid["sequential_significant"],
                 "good_direction": "higher" if GOOD_DIRECTION[row["metric"]] > 0 else "lower",
                 "decision": decision(row["metric"], lower, upper),
-                "text": effect_text(row, lower, upper, valid.p_value),
+                "text": effect_text(row, lower, upper, valid["sequential_p"]),
             }
         )
-    return rows
+    return effects
 
 
 def yes_no(value: bool) -> str:
@@ -216,11 +231,39 @@ def verdict(
     return {"headline": headline, "metric": VERDICT_METRIC, "arms": lines}
 
 
+def unit_rows_of(log: Log, experiment: str) -> UnitRows:
+    """The aggregation's tables of `experiment` over the events of `log`: the polars engine's
+    functions on the whole log at once, the tables checked and ordered as
+    offline.report.aggregate.unit_rows checks and orders an engine's."""
+    assignment = assign(log, experiment)
+    events = assignment.events
+    units, sessions = unit_sums(events)
+    arm = pl.Enum(assignment.arms)
+
+    def checked(frame: pl.DataFrame, schema: dict, what: str, *order: str) -> pl.DataFrame:
+        frame = conform(frame.with_columns(pl.col("arm").cast(pl.String)), schema, what)
+        return frame.with_columns(pl.col("arm").cast(arm)).sort(*order, nulls_last=True)
+
+    return UnitRows(
+        account=account_of(log),
+        experiment=experiment,
+        units=checked(units, UNITS, "units", "user", "arm"),
+        sessions=checked(sessions, SESSIONS, "sessions", "user", "arm", "end_ms"),
+        arms=checked(arm_latency(events), ARMS, "arms", "arm"),
+        links=checked(link_counts(events), LINKS, "links", "arm", "link"),
+        versions=conform(version_counts(events), VERSIONS, "versions").sort("first_ms"),
+        span=time_span(events) if events.height else (0, 0),
+        unassigned_events=assignment.unassigned_events,
+        lost=find_loss_records(log.files),
+        arm_names=assignment.arms,
+    )
+
+
 def judge(log: Log, experiment: str, judging: Judging) -> dict:
     """botify ab's report on `experiment` over `log`, as JSON-ready values. Raises InputError
     as botify ab does (no arm, one arm, an unknown control)."""
-    assignment = assign(log, experiment)
-    arms = assignment.arms
+    rows = unit_rows_of(log, experiment)
+    arms = rows.arm_names
     if judging.control not in arms:
         raise InputError(
             f"the control arm {judging.control!r} is not an arm of {experiment} in the logs "
@@ -228,17 +271,19 @@ def judge(log: Log, experiment: str, judging: Judging) -> dict:
         )
     if len(arms) < 2:
         raise InputError(f"experiment {experiment!r} has only arm {arms[0]} in the logs so far")
-    names, counts = srm_arms(assignment, judging.split)
+    # From here on, offline.report.ab.run's statistics on the tables.
+    units = with_means(rows.units)
+    users = dict(units.group_by(pl.col("arm").cast(pl.String)).len().iter_rows())
+    names, counts = srm_counts(users, arms, judging.split)
     split = judging.split or [1.0] * len(names)
     chi2, p = srm(counts, split)
     srm_failed = bool(p < SRM_ALPHA)
-    serving = account(assignment.events, log.files, judging.own.get(experiment))
-    metrics = unit_metrics(assignment.events)
-    summary = arm_summary(assignment.events, metrics)
-    effects = effect_rows(metrics.units, arms, judging)
+    serving = serving_of(
+        rows.links, rows.versions, rows.lost, rows.span, judging.own.get(experiment)
+    )
+    effects = effect_rows(rows, units, judging)
     total = sum(counts)
     expected = [w / sum(split) for w in split]
-    first_ms, last_ms = time_span(assignment.events)
     return finite(
         {
             "experiment": experiment,
@@ -246,12 +291,12 @@ def judge(log: Log, experiment: str, judging: Judging) -> dict:
             "alpha": judging.alpha,
             "mde": judging.mde,
             "metrics": list(METRICS),
-            "span_ms": [first_ms, last_ms],
-            "events": assignment.events.height,
-            "unassigned_events": assignment.unassigned_events,
-            "users": assignment.events["user"].n_unique(),
-            "switched_users": assignment.switched_users.height,
-            "arms": arm_rows(summary),
+            "span_ms": list(rows.span),
+            "events": int(units["events"].sum()),
+            "unassigned_events": rows.unassigned_events,
+            "users": units["user"].n_unique(),
+            "switched_users": switched_users(units).height,
+            "arms": arm_rows(arm_table(units, rows.arms)),
             "srm": {
                 "arms": [
                     {
