@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as openmetrics_families,
+)
 from prometheus_client.parser import text_string_to_metric_families
 
 from botify.metrics_dir import VARIABLE, MetricsDir
@@ -128,6 +131,21 @@ def test_metrics_count_every_answer_by_endpoint_arm_status_and_link(
     assert total(samples, "botify_events_lost_total", reason="write_failed") == 0
     version = int(server.events()[0]["data_version"].split("-")[0])
     assert total(samples, "botify_data_version") == version
+    # Prometheus asks for OpenMetrics first: the same counts in that format.
+    openmetrics = requests.get(
+        f"{server.url}/metrics",
+        headers={"Accept": "application/openmetrics-text;version=1.0.0,text/plain;q=0.5"},
+        timeout=10,
+    )
+    assert openmetrics.headers["Content-Type"].startswith("application/openmetrics-text")
+    families = {f.name: f for f in openmetrics_families(openmetrics.text)}
+    assert sum(
+        s.value
+        for s in families["botify_requests"].samples
+        if s.name == "botify_requests_total"
+        and s.labels["endpoint"] in ("next", "last")
+        and s.labels["status"] == "200"
+    ) == sum(logged.values())
     # /healthz keeps its own account as before.
     health = requests.get(f"{server.url}/healthz", timeout=10).json()
     assert health["log"]["written"] == len(server.events())
