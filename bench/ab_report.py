@@ -1,12 +1,19 @@
-"""Benchmark of `botify ab`: a million events (about 180 MB of JSON lines in several replica
-folders with rotated files) from files to finished report, charts included.
+"""Benchmark of `botify ab`: a generated log (several replica folders with rotated files) from
+files to finished report, charts included: wall time and peak memory of each run.
 
     .venv/bin/python bench/ab_report.py [--events 1000000] [--runs 3] [--out bench/out/ab]
+        [--engine polars] [--baseline CHECKOUT] [--compact]
 
 The log is generated deterministically (seed 0) into OUT/log, reused when it is already there
-with the same size; each run is a fresh `python -m lab ab` process, timed from start to exit,
-and its peak memory is the child's maximum resident set size. Prints each run and the median.
-Target (issue 4): under 5 s and under 2 GB on 2 cores.
+with the same size. Up to BATCH_EVENTS events it is one set of 4 replica folders; above, one
+such set per BATCH_EVENTS events (OUT/log/part-K/replica-I, each part its own users), so that
+generating 50 million events (about 13 GB of JSON) never holds more than one part in memory.
+Each run is a fresh `python -m lab ab` process, timed from start to exit; its peak memory is the
+child's maximum resident set size. --baseline CHECKOUT also runs that checkout's `botify ab` on
+the same log, in turn with this one (A B A B ...), and prints the pair's ratios: a measure of
+before and after in one run, the machine's drift shared. --compact first compacts the log
+(`botify logs compact`, timed, its own peak) into OUT/parquet and then times the report on it.
+Prints each run and the medians.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -25,24 +33,38 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 EVENTS_PER_USER = 33  # about, with the generator's default habits
+BATCH_EVENTS = 5_000_000
 
 
-def generate(folder: Path, n_events: int) -> dict:
+def generate_part(folder: Path, n_events: int, part: int) -> dict:
     import numpy as np
 
     from lab.synthetic import cut, make_users, simulate, write_log
 
-    users = make_users(int(n_events / EVENTS_PER_USER * 1.1), seed=0)
-    events = simulate(users, {"AB": 2, "AA": 2}, seed=1, effects={"T1": 0.03})
+    n_users = int(n_events / EVENTS_PER_USER * 1.1)
+    users = make_users(n_users, seed=part, first_id=part * 10 * n_users)
+    events = simulate(users, {"AB": 2, "AA": 2}, seed=1 + part, effects={"T1": 0.03})
     # Cut at the n-th event in time: a log copied while users were listening.
     if len(events["timestamp"]) > n_events:
         events = cut(events, int(np.sort(events["timestamp"])[n_events]))
-    files = write_log(events, folder, replicas=4, max_bytes=16_000_000, seed=2)
+    files = write_log(events, folder, replicas=4, max_bytes=16_000_000, seed=2 + part)
     return {
         "events": int(len(events["timestamp"])),
         "files": len(files),
         "bytes": sum(f.stat().st_size for f in files),
     }
+
+
+def generate(folder: Path, n_events: int) -> dict:
+    if n_events <= BATCH_EVENTS:
+        return generate_part(folder, n_events, 0)
+    total = {"events": 0, "files": 0, "bytes": 0}
+    for part, start in enumerate(range(0, n_events, BATCH_EVENTS)):
+        size = min(BATCH_EVENTS, n_events - start)
+        described = generate_part(folder / f"part-{part}", size, part)
+        total = {key: total[key] + described[key] for key in total}
+        print(f"part {part}: {described['events']:,} events", file=sys.stderr)
+    return total
 
 
 def ensure_log(out: Path, n_events: int) -> dict:
@@ -52,8 +74,8 @@ def ensure_log(out: Path, n_events: int) -> dict:
         if described.get("requested") == n_events:
             return described
     folder = out / "log"
-    for old in sorted(folder.rglob("*"), reverse=True) if folder.exists() else []:
-        old.unlink() if old.is_file() else old.rmdir()
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(out / "parquet", ignore_errors=True)
     started = time.perf_counter()
     described = generate(folder, n_events) | {"requested": n_events}
     print(f"generated in {time.perf_counter() - started:.1f} s", file=sys.stderr)
@@ -61,30 +83,32 @@ def ensure_log(out: Path, n_events: int) -> dict:
     return described
 
 
-def run_once(out: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one report process."""
-    command = [
-        sys.executable,
-        "-m",
-        "lab",
-        "ab",
-        str(out / "log"),
-        "--experiment",
-        "AB",
-        "--out",
-        str(out / "report"),
-    ]
+def measure(command: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one process."""
     with tempfile.TemporaryFile() as stderr:
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, cwd=ROOT)
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, cwd=cwd)
         # wait4 reaps this very child and gives its own resource usage (ru_maxrss in KB).
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode:
             stderr.seek(0)
-            raise SystemExit(f"botify ab failed: {stderr.read().decode().strip()}")
+            raise SystemExit(f"{' '.join(command)} failed: {stderr.read().decode().strip()}")
     return wall, usage.ru_maxrss / 1024
+
+
+def report_command(log: Path, out: Path, engine: str | None) -> list[str]:
+    command = [sys.executable, "-m", "lab", "ab", str(log), "--experiment", "AB"]
+    command += ["--out", str(out)]
+    return command + (["--engine", engine] if engine else [])
+
+
+def summary(name: str, walls: list[float], peaks: list[float]) -> str:
+    return (
+        f"{name}: median {statistics.median(walls):.2f} s wall "
+        f"(min {min(walls):.2f}, max {max(walls):.2f}), peak RSS {max(peaks):,.0f} MB"
+    )
 
 
 def main() -> int:
@@ -92,23 +116,53 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "ab")
+    parser.add_argument("--engine", help="botify ab --engine (its default when not given)")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="CHECKOUT",
+        help="another checkout (e.g. `git worktree add /tmp/base COMMIT`) run in turn",
+    )
+    parser.add_argument(
+        "--compact", action="store_true", help="also compact the log, then report on Parquet"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     log = ensure_log(args.out, args.events)
     print(
-        f"log: {log['events']:,} events, {log['bytes'] / 1e6:.0f} MB in {log['files']} files "
+        f"log: {log['events']:,} events, {log['bytes'] / 1e6:,.0f} MB in {log['files']} files "
         f"({args.out / 'log'}); {os.cpu_count()} CPUs"
     )
-    walls, peaks = [], []
+    source = args.out / "log"
+    if args.compact:
+        parquet = args.out / "parquet"
+        shutil.rmtree(parquet, ignore_errors=True)
+        command = [sys.executable, "-m", "lab", "logs", "compact", str(source)]
+        wall, peak = measure([*command, "--out", str(parquet)], ROOT)
+        size = sum(path.stat().st_size for path in parquet.rglob("*.parquet"))
+        print(f"compact: {wall:.2f} s, peak RSS {peak:,.0f} MB, {size / 1e6:,.0f} MB of Parquet")
+        source = parquet
+    runs: dict[str, tuple[list[float], list[float]]] = {"this": ([], [])}
+    if args.baseline:
+        runs["baseline"] = ([], [])
     for run in range(1, args.runs + 1):
-        wall, peak = run_once(args.out)
-        walls.append(wall)
-        peaks.append(peak)
-        print(f"run {run}: {wall:.2f} s, peak RSS {peak:,.0f} MB")
-    print(
-        f"median: {statistics.median(walls):.2f} s wall, peak RSS {max(peaks):,.0f} MB "
-        f"(target: < 5 s, < 2,048 MB)"
-    )
+        for name in runs:
+            cwd = ROOT if name == "this" else args.baseline.resolve()
+            engine = args.engine if name == "this" else None
+            command = report_command(source, args.out / f"report-{name}", engine)
+            wall, peak = measure(command, cwd)
+            runs[name][0].append(wall)
+            runs[name][1].append(peak)
+            print(f"run {run} {name}: {wall:.2f} s, peak RSS {peak:,.0f} MB")
+    for name, (walls, peaks) in runs.items():
+        print(summary(name, walls, peaks))
+    if args.baseline:
+        (walls, peaks), (base_walls, base_peaks) = runs["this"], runs["baseline"]
+        ratios = [a / b for a, b in zip(walls, base_walls, strict=True)]
+        print(
+            f"this / baseline: wall {statistics.median(ratios):.2f} (median of pairs), "
+            f"peak RSS {max(peaks) / max(base_peaks):.2f}"
+        )
     return 0
 
 

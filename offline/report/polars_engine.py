@@ -28,6 +28,7 @@ from pathlib import Path
 
 import polars as pl
 
+from botify.arms import arm_order
 from offline.logs.account import Accountant
 from offline.logs.errors import InputError
 from offline.logs.partition import (
@@ -39,7 +40,18 @@ from offline.logs.partition import (
 from offline.logs.pieces import PIECE_BYTES, usable_rows
 from offline.logs.reading import SCHEMA, Schema, reading_schema
 from offline.logs.sources import LogSources, open_sources
-from offline.report.aggregate import Check, Choose, UnitRows, UserRows
+from offline.report.aggregate import (
+    ARMS,
+    LINKS,
+    SESSIONS,
+    UNITS,
+    USERS,
+    VERSIONS,
+    Check,
+    Choose,
+    UnitRows,
+    UserRows,
+)
 from offline.report.metrics import unit_sums
 from offline.report.serving import (
     SERVING_FIELDS,
@@ -98,10 +110,11 @@ def partitioned(
     return result
 
 
-def in_order(rows: pl.DataFrame) -> pl.DataFrame:
-    """A partition's rows without duplicates, with `seq`."""
-    seq = pl.col("file").cast(pl.Int64) * (1 << SEQ_FILE_SHIFT) + pl.col("line")
-    return rows.with_columns(seq=seq)
+def with_seq(rows: pl.DataFrame) -> pl.DataFrame:
+    """Rows with `seq`: their reading order (file, then line) as one number."""
+    return rows.with_columns(
+        seq=pl.col("file").cast(pl.Int64) * (1 << SEQ_FILE_SHIFT) + pl.col("line")
+    )
 
 
 def partitions_read(result: Partitioned) -> Iterator[pl.DataFrame]:
@@ -113,7 +126,7 @@ def partitions_read(result: Partitioned) -> Iterator[pl.DataFrame]:
         rows, copies, first = drop_duplicates(rows)
         if copies:
             result.accountant.found_copies(copies, first)
-        yield in_order(rows)
+        yield with_seq(rows)
 
 
 def arm_labels(result: Partitioned, experiment: str) -> dict[int, str | None]:
@@ -125,86 +138,75 @@ def arm_labels(result: Partitioned, experiment: str) -> dict[int, str | None]:
     return labels
 
 
+@dataclass
+class Totals:
+    """The experiment's tables, gathered a partition at a time (no unit is in two)."""
+
+    units: list[pl.DataFrame] = field(default_factory=list)
+    sessions: list[pl.DataFrame] = field(default_factory=list)
+    links: list[pl.DataFrame] = field(default_factory=list)
+    versions: list[pl.DataFrame] = field(default_factory=list)
+    latency: dict[str, list[pl.Series]] = field(default_factory=dict)
+    span: tuple[int, int] | None = None
+
+    def add(self, events: pl.DataFrame) -> None:
+        """The experiment's events of one partition, with `arm`."""
+        units, sessions = unit_sums(events)
+        self.units.append(units)
+        self.sessions.append(sessions)
+        self.links.append(link_counts(events))
+        self.versions.append(version_counts(events))
+        by_arm = events.select("arm", "latency").partition_by("arm", as_dict=True)
+        for (arm,), part in by_arm.items():
+            self.latency.setdefault(str(arm), []).append(part["latency"])
+        low, high = events.select(low=pl.min("timestamp"), high=pl.max("timestamp")).row(0)
+        if self.span is not None:
+            low, high = min(low, self.span[0]), max(high, self.span[1])
+        self.span = (int(low), int(high))
+
+    def arms(self) -> pl.DataFrame:
+        """ARMS: each arm's exact latency quantiles (metrics.arm_latency's)."""
+        rows = []
+        for arm, parts in self.latency.items():
+            ms = pl.concat(parts) * 1000
+            p50, p99 = ms.quantile(0.5, "linear"), ms.quantile(0.99, "linear")
+            rows.append(
+                {"arm": arm, "events": ms.len(), "latency_p50_ms": p50, "latency_p99_ms": p99}
+            )
+        return pl.DataFrame(rows, schema=ARMS)
+
+
+def gathered(parts: list[pl.DataFrame], schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    return pl.concat(parts) if parts else pl.DataFrame(schema=dict(schema))
+
+
 def unit_rows(paths: list[str], choose: Choose, options: Mapping[str, str]) -> UnitRows:
     with tempfile.TemporaryDirectory(prefix="botify-ab-") as folder:
         result = partitioned(paths, SCHEMA, SERVING_FIELDS, Path(folder), options)
         experiment = choose(result.accountant.account())
         labels = arm_labels(result, experiment)
-        units, sessions, links, versions = [], [], [], []
-        latency: dict[str, list[pl.Series]] = {}
+        # an Enum in arm order: sessions sort by arm, and numbers sort faster than strings
+        arm_type = pl.Enum(sorted({a for a in labels.values() if a}, key=arm_order) or ["C"])
+        arm = pl.col("experiments").replace_strict(labels, return_dtype=arm_type)
+        totals = Totals()
         events = unassigned = 0
-        first_ms, last_ms = None, None
         for rows in partitions_read(result):
             events += rows.height
-            assigned = rows.with_columns(
-                arm=pl.col("experiments").replace_strict(labels, return_dtype=pl.String)
-            ).filter(pl.col("arm").is_not_null())
+            assigned = rows.with_columns(arm=arm).filter(pl.col("arm").is_not_null())
             unassigned += rows.height - assigned.height
-            if not assigned.height:
-                continue
-            unit, session = unit_sums(assigned)
-            units.append(unit)
-            sessions.append(session)
-            links.append(link_counts(assigned))
-            versions.append(version_counts(assigned))
-            for (arm,), part in (
-                assigned.select("arm", "latency").partition_by("arm", as_dict=True).items()
-            ):
-                latency.setdefault(str(arm), []).append(part["latency"])
-            low, high = assigned.select(low=pl.min("timestamp"), high=pl.max("timestamp")).row(0)
-            first_ms = low if first_ms is None else min(first_ms, low)
-            last_ms = high if last_ms is None else max(last_ms, high)
-    account = result.accountant.account(events)
-    if not units:  # no event has an arm of the experiment: aggregate says so
-        empty = unit_rows_empty(account, experiment, unassigned, result.sources.lost)
-        return empty
+            if assigned.height:
+                totals.add(assigned)
     return UnitRows(
-        account=account,
+        account=result.accountant.account(events),
         experiment=experiment,
-        units=pl.concat(units),
-        sessions=pl.concat(sessions),
-        arms=arm_latency(latency),
-        links=merge_links(links),
-        versions=merge_versions(versions),
-        span=(int(first_ms), int(last_ms)),  # type: ignore[arg-type]
+        units=gathered(totals.units, UNITS),
+        sessions=gathered(totals.sessions, SESSIONS),
+        arms=totals.arms(),
+        links=merge_links(totals.links) if totals.links else gathered([], LINKS),
+        versions=merge_versions(totals.versions) if totals.versions else gathered([], VERSIONS),
+        span=totals.span or (0, 0),
         unassigned_events=unassigned,
         lost=result.sources.lost,
-    )
-
-
-def arm_latency(latency: dict[str, list[pl.Series]]) -> pl.DataFrame:
-    """ARMS from each arm's latencies (offline.report.metrics.arm_latency's quantiles)."""
-    rows = []
-    for arm, parts in latency.items():
-        ms = pl.concat(parts) * 1000
-        rows.append(
-            {
-                "arm": arm,
-                "events": ms.len(),
-                "latency_p50_ms": ms.quantile(0.5, "linear"),
-                "latency_p99_ms": ms.quantile(0.99, "linear"),
-            }
-        )
-    return pl.DataFrame(rows)
-
-
-def unit_rows_empty(account, experiment: str, unassigned: int, lost: list[dict]) -> UnitRows:
-    from offline.report.aggregate import ARMS, LINKS, SESSIONS, UNITS, VERSIONS
-
-    def empty(schema):
-        return pl.DataFrame(schema=schema)
-
-    return UnitRows(
-        account=account,
-        experiment=experiment,
-        units=empty(UNITS),
-        sessions=empty(SESSIONS),
-        arms=empty(ARMS),
-        links=empty(LINKS),
-        versions=empty(VERSIONS),
-        span=(0, 0),
-        unassigned_events=unassigned,
-        lost=lost,
     )
 
 
@@ -217,4 +219,4 @@ def user_rows(paths: list[str], check: Check, options: Mapping[str, str]) -> Use
             events += rows.height
             unit, _ = unit_sums(rows.with_columns(arm=pl.lit("pre")))
             units.append(unit.drop("arm"))
-    return UserRows(account=result.accountant.account(events), units=pl.concat(units))
+    return UserRows(account=result.accountant.account(events), units=gathered(units, USERS))
