@@ -50,6 +50,7 @@ from offline.learn.models import MODELS, USER_METHODS, Fitted, Options, fit
 from offline.learn.output import Staging, list_lines
 from offline.learn.tracks import Tracks, load_tracks
 from offline.logs.errors import InputError, run_command
+from offline.logs.spark_session import DEFAULT_MASTER, conf_pair, master
 
 FILES = {"top": "top_tracks.json", "i2i": "i2i.json", "users": "users.json"}
 ITEM_SOURCE, USER_SOURCE = "i2i", "als"
@@ -132,6 +133,27 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("logs", nargs="+", metavar="LOG", help="event log files or folders")
     parser.add_argument("--catalog", required=True, type=Path, help="the catalog (tracks.json)")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    group = parser.add_argument_group("engine")
+    group.add_argument(
+        "--engine",
+        choices=("polars", "spark"),
+        default="polars",
+        help="polars: this machine; spark: a Spark cluster, botify[spark] "
+        "(offline/learn/spark_train.py) (polars)",
+    )
+    group.add_argument(
+        "--master",
+        type=master,
+        default=DEFAULT_MASTER,
+        help=f"--engine spark: local[N], spark://HOST:PORT or yarn ({DEFAULT_MASTER})",
+    )
+    group.add_argument(
+        "--conf",
+        type=conf_pair,
+        action="append",
+        metavar="spark.KEY=VALUE",
+        help="--engine spark: a Spark setting, as spark-submit's --conf (repeatable)",
+    )
     parser.add_argument(
         "--experiment", metavar="NAME", help="learn from one arm's traffic of NAME only ..."
     )
@@ -381,6 +403,10 @@ def data_section(
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.engine == "spark":
+        from offline.learn.spark_train import run_spark
+
+        return run_spark(args)
     started = time.perf_counter()
     phases: dict[str, float] = {}
 

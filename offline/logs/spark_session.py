@@ -23,7 +23,7 @@ from offline.logs.errors import InputError
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-DEFAULT_MASTER = "local[2]"
+DEFAULT_MASTER = "local[*]"  # every core of this machine
 MIN_JAVA = 17
 MASTER = re.compile(r"local(\[(\d+|\*)(,\d+)?\])?|spark://\S+|yarn|k8s://\S+")
 INSTALL_JAVA = (
