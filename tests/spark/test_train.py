@@ -21,6 +21,9 @@ from tests.spark.conftest import MASTER
 from tests.spark.taste_log import write_taste_log
 
 ALS_TOLERANCE = 0.10  # relative, HR@10: two implementations of one model
+# Two trainings on Spark (evaluation, then all listens) are many small Spark jobs: about two
+# minutes here when other work shares the 2 cores; pytest's 300 s would fail a busy machine.
+pytestmark = pytest.mark.timeout(900)
 
 
 @pytest.fixture(scope="module")
