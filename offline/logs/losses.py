@@ -13,14 +13,20 @@ from offline.logs.errors import InputError
 
 def loss_records(path: Path) -> list[dict]:
     """The records of one loss file, each with the file's path as `file`."""
+    return parse_loss_records(path.read_text(errors="replace"), str(path))
+
+
+def parse_loss_records(text: str, name: str) -> list[dict]:
+    """The records of a loss file's text, each with `name` as `file` (the Spark engine reads
+    the text from any file system)."""
     records = []
-    for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+    for number, line in enumerate(text.splitlines(), 1):
         try:
             record = json.loads(line)
             int(record["lost"]), int(record["from_timestamp"]), int(record["to_timestamp"])
         except (ValueError, KeyError, TypeError):
-            raise InputError(f"{path}:{number}: not a loss record") from None
-        records.append({**record, "file": str(path)})
+            raise InputError(f"{name}:{number}: not a loss record") from None
+        records.append({**record, "file": name})
     return records
 
 

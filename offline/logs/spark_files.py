@@ -8,8 +8,10 @@ its sub-folders in name order, hidden ones skipped. A file named twice is read o
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 from botify.lognames import COURSE_LOG_FILE, LOG_FILE, age_order, is_log_name
 from offline.logs.errors import InputError
@@ -32,7 +34,7 @@ def find_spark_files(spark: SparkSession, paths: list[str]) -> list[LogFile]:
     conf = spark._jsc.hadoopConfiguration()
     found: list[LogFile] = []
     for text in paths:
-        path = jvm.org.apache.hadoop.fs.Path(text)
+        path = jvm.org.apache.hadoop.fs.Path(on_this_process(text))
         try:
             fs = path.getFileSystem(conf)
             qualified = fs.makeQualified(path)
@@ -59,6 +61,12 @@ def find_spark_files(spark: SparkSession, paths: list[str]) -> list[LogFile]:
             seen.add(file.uri)
             unique.append(file)
     return unique
+
+
+def on_this_process(text: str) -> str:
+    """A local relative path made absolute here: the JVM resolves it against its own working
+    folder, which is not this process's once it has changed folder (a command run in-process)."""
+    return os.path.abspath(text) if not urlparse(text).scheme else text
 
 
 def search(fs: Any, folder: Any, name: str) -> list[LogFile]:

@@ -51,6 +51,7 @@ from offline.logs.account import LogAccount, account_of
 from offline.logs.errors import InputError, run_command
 from offline.logs.logfiles import find_log_files
 from offline.logs.reading import Log, read_log
+from offline.logs.spark_session import DEFAULT_MASTER, conf_pair, master
 from offline.report.aggregate import DEFAULT_ENGINE, ENGINES, unit_rows, user_rows
 from offline.report.assignment import Assignment
 from offline.report.course_json import check_path as check_course_json_path
@@ -173,6 +174,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help=f"what reads the events and reduces them to one row per user and arm "
         f"({DEFAULT_ENGINE}: on this machine, in bounded memory; spark: on a Spark cluster)",
     )
+    parser.add_argument(
+        "--master",
+        type=master,
+        default=DEFAULT_MASTER,
+        help=f"--engine spark: local[N], spark://HOST:PORT or yarn ({DEFAULT_MASTER})",
+    )
+    parser.add_argument(
+        "--conf",
+        type=conf_pair,
+        action="append",
+        metavar="spark.KEY=VALUE",
+        help="--engine spark: a Spark setting, as spark-submit's --conf (repeatable)",
+    )
     add_peeking_options(parser)  # --sequential, --mde, --every, --looks
     return parser.parse_args(argv)
 
@@ -241,6 +255,13 @@ def switched_users(units: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def engine_options(args: argparse.Namespace) -> dict[str, str]:
+    """The engine's settings (offline.report.aggregate): Spark's master and --conf pairs."""
+    if args.engine != "spark":
+        return {}
+    return {"master": args.master, **dict(args.conf or [])}
+
+
 def with_note(text: str, note: str) -> str:
     """The report with `note` as a quoted line under its title."""
     title, _, rest = text.partition("\n\n")
@@ -270,7 +291,8 @@ def run(args: argparse.Namespace) -> int:
         )
         return chosen
 
-    rows = unit_rows(args.logs, choose, args.engine)
+    options = engine_options(args)
+    rows = unit_rows(args.logs, choose, args.engine, options)
     args.experiment = rows.experiment
     arms = rows.arm_names
     if args.control not in arms:
@@ -294,6 +316,7 @@ def run(args: argparse.Namespace) -> int:
             args.pre,
             lambda account: check_lines(account, args.pre, args.max_bad_lines, " (--pre)"),
             args.engine,
+            options,
         )
         pre_units = with_means(pre.units).select("user", *METRICS)
 
