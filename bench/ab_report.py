@@ -98,10 +98,11 @@ def measure(command: list[str], cwd: Path) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 1024
 
 
-def report_command(log: Path, out: Path, engine: str | None) -> list[str]:
+def report_command(log: Path, out: Path, engine: str | None, master: str | None) -> list[str]:
     command = [sys.executable, "-m", "lab", "ab", str(log), "--experiment", "AB"]
     command += ["--out", str(out)]
-    return command + (["--engine", engine] if engine else [])
+    command += ["--engine", engine] if engine else []
+    return command + (["--master", master] if master else [])
 
 
 def summary(name: str, walls: list[float], peaks: list[float]) -> str:
@@ -117,6 +118,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "ab")
     parser.add_argument("--engine", help="botify ab --engine (its default when not given)")
+    parser.add_argument(
+        "--master",
+        help="botify ab --master with --engine spark (e.g. local[2]); the peak RSS "
+        "is then the Python driver's, not the JVM's",
+    )
     parser.add_argument(
         "--baseline",
         type=Path,
@@ -149,7 +155,8 @@ def main() -> int:
         for name in runs:
             cwd = ROOT if name == "this" else args.baseline.resolve()
             engine = args.engine if name == "this" else None
-            command = report_command(source, args.out / f"report-{name}", engine)
+            master = args.master if name == "this" else None
+            command = report_command(source, args.out / f"report-{name}", engine, master)
             wall, peak = measure(command, cwd)
             runs[name][0].append(wall)
             runs[name][1].append(peak)
