@@ -2,15 +2,18 @@
 the evening before, what the A/B measured, and what was true.
 
 - predicted: at the end of day d, once T1's files for day d + 1 are learned, `botify ope`'s
-  machinery (offline.report.ope, per-decision DR) estimates the mean session time (the
-  simulator's count, OPE's unit) of day d + 1's T1 chain on day d's logged T1 requests, the
-  replay starting from the histories the users had when day d began. C's chain never changes,
-  so its prediction is its measured level of day d. The predicted effect in the report's count
-  (the verdict's) follows from both: a session's time in the report's count is 1 (its first
-  track) plus the simulator's, so (T1 - C) / (1 + C), exact when every user has the same number
-  of sessions and an approximation otherwise (the report averages per user first). `botify
-  plan --expected-lift` then sizes day d + 1's test for it: the planned power at the day's size
-  (C's users of day d per arm) and the MDE at that size;
+  machinery (offline.report.ope) replays day d's logged T1 requests over day d + 1's T1 chain,
+  from the histories the users had when day d began, and estimates the chain's mean session
+  time (the simulator's count, OPE's unit). The estimate is the direct method through the log's
+  session-length law (length_law): per-decision DR is kept beside it, but its weights, products
+  of a session's ratios, collapse when the next day's chain is a new model (few of its choices
+  are the logged ones, and those the 5% exploration logged weigh thousands). C's chain never
+  changes, so its prediction is its measured level of day d. The predicted effect in the
+  report's count (the verdict's) follows from both: a session's time in the report's count is
+  1 (its first track) plus the simulator's, so (T1 - C) / (1 + C), exact when every user has
+  the same number of sessions and an approximation otherwise (the report averages per user
+  first). `botify plan --expected-lift` then sizes day d + 1's test for it: the planned power
+  at the day's size (C's users of day d per arm) and the MDE at that size;
 - measured: the A/B's T1 arm and its effect (botify ab), and its verdict;
 - true: the world where everyone is on T1 (lab.counterfactual) and the true effect.
 """
@@ -21,7 +24,13 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
-from offline.report.ope import evaluate
+from offline.report.ope import (
+    Replay,
+    clustered_interval,
+    logged_session_time,
+    replay,
+    session_estimates,
+)
 from offline.report.plan import make_plan, markdown, mde_at, power_for
 from offline.report.plan import parse_args as plan_args
 
@@ -40,19 +49,23 @@ def predict(
     """The prediction for the day served by `next_config`'s T1 arm, from the day logged in
     `logs` (its T1 requests: `where`), and the plan of that day's test, its printout into
     `plan_out`. `c_sim`: C's mean session time of the logged day (the simulator's count)."""
-    _, _, per_session = evaluate([str(logs)], next_config, "T1", 0, where, histories)
+    done = replay([str(logs)], next_config, "T1", 0, where, histories)
+    level, low, high = length_law(done)
+    per_session = session_estimates(done.requests, done.probability, done.value, done.model)
     dr = next(e for e in per_session if e.method == "DR")
-    lift = (dr.value - c_sim) / (1 + c_sim)
+    lift = (level - c_sim) / (1 + c_sim)
     prediction = {
-        "predicted_T1_sim": dr.value,
-        "predicted_interval": (dr.low, dr.high),
-        "predicted_ess": dr.ess,
+        "predicted_T1_sim": level,
+        "predicted_interval": (low, high),
+        "dr_T1_sim": dr.value,
+        "dr_interval": (dr.low, dr.high),
+        "dr_ess": dr.ess,
         "predicted_C_sim": c_sim,
         "predicted_effect": lift * 100,
         "planned_mde": math.nan,
         "planned_power": math.nan,
     }
-    if lift == 0 or not -1 < lift < 10:  # nothing botify plan can size for
+    if not math.isfinite(lift) or lift == 0 or not -1 < lift < 10:  # nothing to size for
         return prediction
     experiment, _ = where
     args = [str(logs), "--experiment", experiment, "--arm", "C", f"--expected-lift={lift}"]
@@ -64,6 +77,25 @@ def predict(
     prediction["planned_power"] = power_for(spread, plan.users_per_arm, lift, plan.alpha)
     prediction["planned_users_per_arm"] = plan.users
     return prediction
+
+
+def length_law(done: Replay) -> tuple[float, float, float]:
+    """The target's mean session time (the simulator's count) and its 95% interval: the
+    direct method's mean listened fraction m (the reward model under the target, on the logged
+    requests) through the log's own session-length law S = k m / (1 - m). k is the logged
+    sessions' mean unlistened time, S_log (1 - m_log) / m_log: sessions end after about the
+    same amount of what was not listened to (5.0 in every log of the loop: the listener's
+    budget of skips), whatever the chain. The interval is m's, clustered by user, through the
+    law; k's own error (small: the whole log's) is left out."""
+    requests, value = done.requests, done.value
+    m_log, s_log = float(requests.reward.mean()), logged_session_time(requests)
+    m = float(value.mean())
+    if not (0 < m < 1 and 0 < m_log < 1):
+        return math.nan, math.nan, math.nan
+    k = s_log * (1 - m_log) / m_log
+    half = clustered_interval(value - m, requests.user, len(value))
+    level, slope = k * m / (1 - m), k / (1 - m) ** 2
+    return level, level - slope * half, level + slope * half
 
 
 def ledger_entry(prediction: dict, row: dict) -> dict:

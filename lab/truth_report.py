@@ -62,10 +62,10 @@ def ledger_section(rows: list[dict]) -> str:
     lines = [
         "## The ledger: predicted, measured, true",
         "",
-        "| day | predicted T1 (sim) [DR interval] | its ESS | measured T1 (sim) | true T1 (sim) "
-        "| predicted / true - 1 | predicted effect % | measured effect % | true effect % | "
-        "planned MDE % | planned power | verdict |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| day | predicted T1 (sim) [interval] | DR [interval] | DR's ESS | measured T1 (sim) "
+        "| true T1 (sim) | predicted / true - 1 | predicted effect % | measured effect % | "
+        "true effect % | planned MDE % | planned power | verdict |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         e = r.get("ledger")
@@ -74,7 +74,8 @@ def ledger_section(rows: list[dict]) -> str:
         verdict = "significant" if e["measured_significant"] else "not significant"
         lines.append(
             f"| {r['day']} | {interval(e['predicted_T1_sim'], e['predicted_interval'], '.3f')} "
-            f"| {e['predicted_ess']:,.0f} | {e['measured_T1_sim']:.3f} | {e['true_T1_sim']:.3f} | "
+            f"| {interval(e['dr_T1_sim'], e['dr_interval'], '.3g')} | {e['dr_ess']:,.0f} "
+            f"| {e['measured_T1_sim']:.3f} | {e['true_T1_sim']:.3f} | "
             f"{e['prediction_error']:+.1%} | {e['predicted_effect']:+.2f} | "
             f"{e['measured_effect']:+.2f} | {e['true_effect']:+.2f} | "
             f"{number(e['planned_mde'], '.2f')} | {number(e['planned_power'], '.0%')} | "
@@ -84,12 +85,14 @@ def ledger_section(rows: list[dict]) -> str:
         "",
         f"The prediction was within 10% of the true level on {within} of {len(entries)} days.",
         "",
-        "Predicted: the evening before, `botify ope`'s per-decision DR estimate of the day's T1 "
-        "chain on the previous day's T1 requests (mean session time, the simulator's count), "
-        "with the effective sample size of its session weights (ESS: how many of the logged "
-        "sessions the estimate really rests on), and from it the effect in the report's count, "
-        "(T1 - C) / (1 + C) with C's level of the previous day. Planned: `botify plan "
-        "--expected-lift` for that effect at C's users per arm (RUN/plan.day<d>.md). "
+        "Predicted: the evening before, `botify ope`'s replay of the previous day's T1 "
+        "requests over the day's T1 chain, its direct method (the reward model's mean listened "
+        "fraction under the chain) through the log's session-length law (lab/ledger.py): mean "
+        "session time, the simulator's count; beside it per-decision DR and the effective "
+        "sample size of its session weights (ESS: how many logged sessions it really rests "
+        "on). The predicted effect is in the report's count, (T1 - C) / (1 + C) with C's level "
+        "of the previous day. Planned: `botify plan --expected-lift` for that effect at C's "
+        "users per arm (RUN/plan.day<d>.md). "
         "Measured: the A/B's T1 arm and effect. True: the world "
         "where everyone is on T1, and the true effect.",
     ]

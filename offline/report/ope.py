@@ -281,17 +281,28 @@ def naming(config_path: Path, error: Exception) -> str:
     return message if message.startswith(str(config_path)) else f"{config_path}: {message}"
 
 
-def evaluate(
+@dataclass
+class Replay:
+    """The logged requests replayed over a target chain: the target's probability of each
+    served track, the reward model's value under the target, and the reward model itself."""
+
+    requests: Requests
+    probability: np.ndarray
+    value: np.ndarray
+    model: np.ndarray
+
+
+def replay(
     paths: list[str],
     config_path: Path,
     arm: str | None,
     seed: int,
     where: tuple[str, str] | None = None,
     histories: dict[int, list[tuple[int, float]]] | None = None,
-):
-    """(the logged requests, the target's estimates per request and per session).
-    `histories`: the users' recent listens when the log began (as the service held them), which
-    the replay starts from; None: they start empty."""
+) -> Replay:
+    """The log replayed over the config's chain (`arm` of its routing experiment). `histories`:
+    the users' recent listens when the log began (as the service held them), which the replay
+    starts from; None: they start empty."""
     try:
         config = load_config(config_path)
         dataset = read_configured_dataset(config)
@@ -316,6 +327,21 @@ def evaluate(
     chain, _ = experiments.assign(0)
     model = reward_model(requests, n_tracks)
     probability, value = target_terms(requests, chain, data, store, model)
+    return Replay(requests, probability, value, model)
+
+
+def evaluate(
+    paths: list[str],
+    config_path: Path,
+    arm: str | None,
+    seed: int,
+    where: tuple[str, str] | None = None,
+    histories: dict[int, list[tuple[int, float]]] | None = None,
+):
+    """(the logged requests, the target's estimates per request and per session); the
+    arguments are replay's."""
+    done = replay(paths, config_path, arm, seed, where, histories)
+    requests, probability, value, model = done.requests, done.probability, done.value, done.model
     return (
         requests,
         estimates(requests, probability, value, model),
