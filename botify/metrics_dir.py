@@ -32,6 +32,7 @@ class MetricsDir:
         self.own = not given
         self.path = Path(given) if given else Path(tempfile.mkdtemp(prefix="botify-metrics-"))
         self.stale = 0  # value files of a previous run, deleted
+        self.owner: int | None = None  # the process that prepared it
 
     def prepare(self) -> MetricsDir:
         """Make the folder ready and name it in the environment (the workers inherit it)."""
@@ -47,11 +48,14 @@ class MetricsDir:
                     file.unlink()
                     self.stale += 1
         os.environ[VARIABLE] = str(self.path)
+        self.owner = os.getpid()
         return self
 
     def remove(self) -> None:
-        """At the stop: the folder made here goes; a given one keeps the last values."""
-        if self.own:
+        """At the stop: the folder made here goes; a given one keeps the last values. Only in
+        the process that prepared it: a gunicorn worker is a fork of botify serve, and its exit
+        (a reload, a graceful stop) unwinds botify serve's own code in the worker too."""
+        if self.own and os.getpid() == self.owner:
             shutil.rmtree(self.path, ignore_errors=True)
             os.environ.pop(VARIABLE, None)
 

@@ -174,7 +174,7 @@ def versions_of(url: str, workers: set[int]) -> dict:
         time.sleep(0.2)
 
 
-def test_two_workers_sum_and_a_killed_workers_counts_stay(tmp_path, served):
+def test_two_workers_sum_and_the_counts_of_killed_and_reloaded_workers_stay(tmp_path, served):
     service, log_dir = served(
         data=small_dataset(tmp_path / "data", n_tracks=100, n_users=200),
         experiments=TWO_ARMS,
@@ -214,6 +214,20 @@ def test_two_workers_sum_and_a_killed_workers_counts_stay(tmp_path, served):
     assert answered_per_arm(samples) == logged_per_arm(log_dir)
     assert sum(logged_per_arm(log_dir).values()) == 200 + 50
     assert (folder / f"counter_{killed}.db").exists()
+
+    # A graceful reload (new workers, the old ones exit): still every count, in the same folder.
+    before = set(worker_pids(master))
+    service.reload()
+    while time.monotonic() < deadline + 30 and (
+        set(worker_pids(master)) & before or len(worker_pids(master)) < 2
+    ):
+        time.sleep(0.05)
+    session = requests.Session()
+    traffic(range(200, 240))
+    session.close()
+    samples = versions_of(service.url, set(worker_pids(master)))
+    assert answered_per_arm(samples) == logged_per_arm(log_dir)
+    assert sum(logged_per_arm(log_dir).values()) == 240 + 60
     service.stop()
     assert not folder.exists(), "botify serve's own metrics folder is left behind"
 
