@@ -12,7 +12,8 @@ Each run is a fresh `python -m lab ab` process, timed from start to exit; its pe
 child's maximum resident set size. --baseline CHECKOUT also runs that checkout's `botify ab` on
 the same log, in turn with this one (A B A B ...), and prints the pair's ratios: a measure of
 before and after in one run, the machine's drift shared. --compact first compacts the log
-(`botify logs compact`, timed, its own peak) into OUT/parquet and then times the report on it.
+(`botify logs compact`, timed, its own peak) into OUT/parquet and then also times the report
+on it, in turn with the others.
 Prints each run and the medians.
 """
 
@@ -139,25 +140,23 @@ def main() -> int:
         f"log: {log['events']:,} events, {log['bytes'] / 1e6:,.0f} MB in {log['files']} files "
         f"({args.out / 'log'}); {os.cpu_count()} CPUs"
     )
-    source = args.out / "log"
+    # each kind of run: the log it reads, the checkout it runs in, its --engine and --master
+    kinds = {"this": (args.out / "log", ROOT, args.engine, args.master)}
     if args.compact:
         parquet = args.out / "parquet"
         shutil.rmtree(parquet, ignore_errors=True)
-        command = [sys.executable, "-m", "lab", "logs", "compact", str(source)]
+        command = [sys.executable, "-m", "lab", "logs", "compact", str(args.out / "log")]
         wall, peak = measure([*command, "--out", str(parquet)], ROOT)
         size = sum(path.stat().st_size for path in parquet.rglob("*.parquet"))
         print(f"compact: {wall:.2f} s, peak RSS {peak:,.0f} MB, {size / 1e6:,.0f} MB of Parquet")
-        source = parquet
-    runs: dict[str, tuple[list[float], list[float]]] = {"this": ([], [])}
+        kinds["this, on Parquet"] = (parquet, ROOT, args.engine, args.master)
     if args.baseline:
-        runs["baseline"] = ([], [])
+        kinds["baseline"] = (args.out / "log", args.baseline.resolve(), None, None)
+    runs: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in kinds}
     for run in range(1, args.runs + 1):
-        for name in runs:
-            cwd = ROOT if name == "this" else args.baseline.resolve()
-            engine = args.engine if name == "this" else None
-            master = args.master if name == "this" else None
-            command = report_command(source, args.out / f"report-{name}", engine, master)
-            wall, peak = measure(command, cwd)
+        for name, (source, cwd, engine, master) in kinds.items():
+            out = args.out / f"report-{name.replace(', on ', '-')}"
+            wall, peak = measure(report_command(source, out, engine, master), cwd)
             runs[name][0].append(wall)
             runs[name][1].append(peak)
             print(f"run {run} {name}: {wall:.2f} s, peak RSS {peak:,.0f} MB")
