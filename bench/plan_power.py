@@ -7,8 +7,8 @@ planned power.
 1. A population's A/A day (lab.synthetic users) is written as a log and planned from with the
    command's own code (`botify plan LOG --mde 5%`).
 2. mean_time_per_session: the users per arm the plan gives for +5%; `time`: the MDE the plan
-   gives at TIME_USERS (4,000) users per arm. Each is run over fresh repetitions (own users, mmh3 buckets, so
-   arms of about equal size) with T1's listened fractions x (1 + that effect).
+   gives at TIME_USERS (4,000) users per arm. Each is run over fresh repetitions (own users,
+   mmh3 buckets, so arms of about equal size) with T1's listened fractions x (1 + that effect).
 3. The share of repetitions whose delta-method interval excludes 0 (the test the plan sizes),
    and the course's Welch test's share beside it, against the planned power, with the binomial
    standard error of the share.
