@@ -1,6 +1,6 @@
 """The HTTP service: an application factory, as in Flask's tutorial. Nothing happens at import.
 
-Endpoints (the course's four, exactly compatible, plus two):
+Endpoints (the course's four, exactly compatible, plus three):
   GET  /                 -> {"status": "alive", "message": ...}
   GET  /track/<track>    -> the catalog's record of the track; 404 if unknown
   POST /next/<user>      {"track": int, "time": float} -> {"user": int, "track": int}
