@@ -96,6 +96,7 @@ class RedisServer:
         self._workdir = workdir
         self._tempdir: tempfile.TemporaryDirectory | None = None
         self.process: subprocess.Popen | None = None
+        self._owner = os.getpid()
 
     @property
     def url(self) -> str:
@@ -104,6 +105,7 @@ class RedisServer:
     def start(self, timeout: float = 10.0) -> RedisServer:
         if port_in_use(self.host, self.port):
             raise RuntimeError(f"cannot start Redis: {self.host}:{self.port} is already in use")
+        self._owner = os.getpid()
         if self._workdir is None:
             self._tempdir = tempfile.TemporaryDirectory(prefix="botify-redis-")
             workdir = self._tempdir.name
@@ -158,6 +160,10 @@ class RedisServer:
         return self
 
     def stop(self) -> None:
+        # A forked child (a gunicorn worker leaving `botify serve`'s stack) owns neither the
+        # server nor its folder: only the process that started it stops it.
+        if os.getpid() != self._owner:
+            return
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:

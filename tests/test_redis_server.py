@@ -1,3 +1,5 @@
+import os
+
 import pytest
 import redis
 
@@ -13,6 +15,24 @@ def test_embedded_redis_starts_answers_and_stops():
     process = server.process
     server.stop()
     assert process.poll() is not None
+
+
+def test_a_forked_child_leaving_does_not_stop_its_parents_redis():
+    """botify serve's gunicorn workers are forks that unwind serve's stack (and its cleanup)
+    when they exit: the embedded Redis and its folder must outlive them."""
+    server = RedisServer(port=free_port()).start()
+    try:
+        folder = server._tempdir.name
+        child = os.fork()
+        if child == 0:
+            server.stop()
+            os._exit(0)
+        assert os.waitpid(child, 0)[1] == 0
+        assert redis.Redis.from_url(server.url).ping()
+        assert os.path.isdir(folder)
+    finally:
+        server.stop()
+    assert not os.path.isdir(folder)
 
 
 def test_shared_redis_fixture_is_empty_per_test(redis_url):
