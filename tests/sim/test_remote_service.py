@@ -83,10 +83,16 @@ def test_service_that_dies_mid_run(service, quick_config):
     sim = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            text=True)  # fmt: skip
     try:
+
+        def completed_sessions() -> int:
+            return sum(e["message"] == "last" for e in read_events(service.log_dir))
+
+        # Until a session has ended (the log is written as requests are answered: its first
+        # event comes before any session is complete).
         deadline = time.monotonic() + 60
-        while not read_events(service.log_dir) and time.monotonic() < deadline:
-            time.sleep(0.2)  # until the sim's sessions reach the log
-        assert read_events(service.log_dir), "the simulator never reached the service"
+        while not completed_sessions() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert completed_sessions(), "the simulator never ended a session on the service"
         # killed, not stopped: a graceful stop would go on serving open keep-alive connections
         # (gunicorn's workers notice their master is gone and exit)
         service.kill()
