@@ -33,9 +33,10 @@ def partition_count(log_bytes: int, partition_bytes: int = PARTITION_BYTES) -> i
 class Partitions:
     """Parquet files under `folder`, one per partition (the folder is the caller's to remove)."""
 
-    def __init__(self, folder: Path, count: int) -> None:
+    def __init__(self, folder: Path, count: int, in_reading_order: bool = False) -> None:
         self.paths = [folder / f"users-{k}.parquet" for k in range(count)]
         self.writers: list[pq.ParquetWriter | None] = [None] * count
+        self.in_reading_order = in_reading_order  # rows are written in reading order
 
     def write(self, rows: pl.DataFrame) -> None:
         """Append each row to its user's partition."""
@@ -72,7 +73,8 @@ class Partitions:
         """Partition k's rows in reading order, None when it has none."""
         if self.writers[k] is None:
             return None
-        return pl.scan_parquet(self.paths[k]).collect().sort(READING_ORDER)
+        rows = pl.scan_parquet(self.paths[k]).collect()
+        return rows if self.in_reading_order else rows.sort(READING_ORDER)
 
 
 def drop_duplicates(rows: pl.DataFrame) -> tuple[pl.DataFrame, int, list[Copy]]:

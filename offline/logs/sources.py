@@ -26,6 +26,7 @@ class LogSources:
     # the pieces, parsed with the given fields; what a piece does not carry is counted in the
     # accountant directly (a compacted folder's account of its lines)
     pieces: Callable[[Schema, Accountant], Iterator[Piece]]
+    in_reading_order: bool = False  # the pieces come in reading order, each in line order
 
 
 def compacted_folder(paths: list[str]) -> Path | None:
@@ -50,6 +51,7 @@ def open_sources(paths: list[str], piece_bytes: int = PIECE_BYTES) -> LogSources
         size=sum(path.stat().st_size for path in files),
         lost=find_loss_records(files),
         pieces=lambda parsed, _: json_pieces(files, parsed, piece_bytes),
+        in_reading_order=True,
     )
 
 
