@@ -121,3 +121,15 @@ def table(scores: list[Score], k: int) -> str:
             "held-out users are new."
         )
     return "\n".join(lines)
+
+
+def print_scores(scores: list[Score] | None, holdout: float, relevant: float, k: int) -> None:
+    """`botify train`'s offline evaluation as it prints it (either engine)."""
+    if scores is not None:
+        print(
+            f"\nOffline evaluation: last {holdout:.0%} of sessions held out, listens of "
+            f"at least {relevant:g} of the track\n"
+        )
+        print(table(scores, k) + "\n")
+    elif holdout > 0:
+        print("botify train: too little data to hold any out: no offline evaluation")

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import ujson
 
-from offline.learn.evaluation import Score, for_global, for_items, for_users, score, table
+from offline.learn.evaluation import Score, for_global, for_items, for_users, print_scores, score
 from offline.learn.output import Staging, list_lines
 from offline.learn.spark_listens import read_spark_listens
 from offline.learn.spark_models import (
@@ -221,14 +221,7 @@ def run_spark(args: argparse.Namespace) -> int:
     lap("reading")
     scores = evaluate(listens, tracks, args, weights) if args.holdout > 0 else None
     lap("evaluation")
-    if scores is not None:
-        print(
-            f"\nOffline evaluation: last {args.holdout:.0%} of sessions held out, listens of "
-            f"at least {args.relevant:g} of the track\n"
-        )
-        print(table(scores, args.k) + "\n")
-    elif args.holdout > 0:
-        print("botify train: too little data to hold any out: no offline evaluation")
+    print_scores(scores, args.holdout, args.relevant, args.k)
     method = args.i2i
     if method == "auto":
         by_name = {s.model: s for s in scores or [] if s.model.startswith("i2i ")}

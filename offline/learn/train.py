@@ -39,9 +39,9 @@ from offline.learn.evaluation import (
     for_global,
     for_items,
     for_users,
+    print_scores,
     score,
     split,
-    table,
 )
 from offline.learn.feature_factors import FeatureParams
 from offline.learn.item2item import COMPONENTS, DEFAULT_WEIGHTS, METHODS, I2IParams
@@ -423,14 +423,7 @@ def run(args: argparse.Namespace) -> int:
     lap("reading")
     scores = evaluate(listens, tracks, options, args) if args.holdout > 0 else None
     lap("evaluation")
-    if scores is not None:
-        print(
-            f"\nOffline evaluation: last {args.holdout:.0%} of sessions held out, listens of "
-            f"at least {args.relevant:g} of the track\n"
-        )
-        print(table(scores, args.k) + "\n")
-    elif args.holdout > 0:
-        print("botify train: too little data to hold any out: no offline evaluation")
+    print_scores(scores, args.holdout, args.relevant, args.k)
     method = chosen_method(args, scores)
     final_options = replace(options, i2i_methods=(method,))
     fitted = fit(listens, tracks, final_options)
