@@ -4,7 +4,7 @@ from each run's trajectory.json and report.md:
     python -m lab.truth_summary RUN [RUN...]
 
 Prints, over every day of every run given: the widest true-effect interval; how often the A/B's
-interval covered the truth; the bias's mean; how often the ledger's OPE prediction of T1's level
+interval covered the truth; the bias's mean; how often the ledger's prediction of T1's level
 was within 10% of the true level; the same for the naive prediction that tomorrow's T1 is
 today's measured T1 arm (the simulator's count); and each run's time against its loop alone.
 """
@@ -66,7 +66,7 @@ def summary(runs: list[Path]) -> str:
         f"true effect's interval: at most +-{widest:.2f} points",
         f"the A/B's interval covered the truth on {covered} of {days} days",
         f"mean bias: {sum(biases) / len(biases):+.2f} points",
-        f"OPE (DR) prediction within 10% of the true level: {ope} of {predicted} days",
+        f"the ledger's prediction within 10% of the true level: {ope} of {predicted} days",
         f"yesterday's measured T1 within 10% of the true level: {naive} of {predicted} days",
     ]
     return "\n".join(lines) + "\n"
