@@ -44,7 +44,7 @@ from offline.logs.compacted import (
 from offline.logs.errors import InputError, run_command
 from offline.logs.logfiles import find_log_files
 from offline.logs.losses import loss_records
-from offline.logs.pieces import PIECE_BYTES, file_pieces
+from offline.logs.pieces import PIECE_BYTES, pieces_of
 from offline.logs.reading import MAX_EXAMPLES, reading_schema
 
 LOCK = ".compact.lock"
@@ -234,7 +234,7 @@ def compact_source(
         return
     replica = f"replica={replica_label(source['folder'], manifest['log'])}"
     unreadable: list[tuple[int, str]] = []
-    pieces = file_pieces(0, path, fields, piece_bytes, source["offset"], source["next_line"])
+    pieces = pieces_of([(path, source["offset"], source["next_line"])], fields, piece_bytes)
     for number, piece in enumerate(pieces):
         day = pl.from_epoch("timestamp", "ms").dt.strftime("%Y-%m-%d").fill_null("unknown")
         rows = piece.rows.with_columns(source=pl.lit(source["id"], pl.Int32), day=day)

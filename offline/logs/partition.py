@@ -1,23 +1,24 @@
 """A log's usable rows partitioned by user on disk, so that each user's events can be taken
 together (sessions need a user's events in order) without holding the whole log in memory.
 
-Rows (offline.logs.pieces.usable_rows') are appended to one Parquet file per partition, a user's
+Rows (offline.logs.pieces.usable_rows') are appended to one Arrow file per partition, a user's
 rows always to the same one (a hash of `user`); a partition is then read whole, in reading order
 (file, line). Duplicates are found within a partition, by reading's rule (a line whose content is
 that of an earlier usable line; the first copy kept): copies of a line hold the same user, so they
 are in the same partition.
 
-Memory: one partition at a time, about PARTITION_BYTES of JSON lines (a million events), and one
-open writer per partition.
+Memory: one partition at a time, about PARTITION_BYTES of JSON lines (a million events), one
+open writer per partition, and the piece being written (by a thread, while the next is read).
 """
 
 from __future__ import annotations
 
 import math
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
+import pyarrow.ipc as ipc
 
 from offline.logs.account import Copy
 from offline.logs.reading import HASHES, MAX_EXAMPLES
@@ -34,14 +35,20 @@ class Partitions:
     """Parquet files under `folder`, one per partition (the folder is the caller's to remove)."""
 
     def __init__(self, folder: Path, count: int, in_reading_order: bool = False) -> None:
-        self.paths = [folder / f"users-{k}.parquet" for k in range(count)]
-        self.writers: list[pq.ParquetWriter | None] = [None] * count
+        self.paths = [folder / f"users-{k}.arrow" for k in range(count)]
+        self.writers: list[ipc.RecordBatchFileWriter | None] = [None] * count
         self.in_reading_order = in_reading_order  # rows are written in reading order
+        # one writing thread: a piece is written while the next is parsed; one piece at a time
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="partitions")
+        self.writing: Future | None = None
 
     def write(self, rows: pl.DataFrame) -> None:
-        """Append each row to its user's partition."""
-        if not rows.height:
-            return
+        """Append each row to its user's partition (by the writing thread)."""
+        if rows.height:
+            self.wait()
+            self.writing = self.pool.submit(self.append, rows)
+
+    def append(self, rows: pl.DataFrame) -> None:
         count = len(self.paths)
         parts = {(0,): rows}
         if count > 1:
@@ -51,20 +58,26 @@ class Partitions:
             table = part.to_arrow()
             writer = self.writers[k]
             if writer is None:
-                # lz4 without dictionaries or statistics: a quarter of the default's time
-                writer = self.writers[k] = pq.ParquetWriter(
-                    self.paths[k],
-                    table.schema,
-                    compression="lz4",
-                    use_dictionary=False,
-                    write_statistics=False,
-                )
+                # Arrow's own format, lz4: a third of the time Parquet takes (no encoding)
+                options = ipc.IpcWriteOptions(compression="lz4")
+                writer = ipc.new_file(self.paths[k], table.schema, options=options)
+                self.writers[k] = writer
             writer.write_table(table)
 
+    def wait(self) -> None:
+        """Until the piece being written is (its error raised here)."""
+        if self.writing is not None:
+            writing, self.writing = self.writing, None
+            writing.result()
+
     def close(self) -> None:
-        for writer in self.writers:
-            if writer is not None:
-                writer.close()
+        try:
+            self.wait()
+        finally:
+            self.pool.shutdown()
+            for writer in self.writers:
+                if writer is not None:
+                    writer.close()
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -73,7 +86,7 @@ class Partitions:
         """Partition k's rows in reading order, None when it has none."""
         if self.writers[k] is None:
             return None
-        rows = pl.scan_parquet(self.paths[k]).collect()
+        rows = pl.scan_ipc(self.paths[k]).collect()
         return rows if self.in_reading_order else rows.sort(READING_ORDER)
 
 

@@ -14,6 +14,7 @@ Memory: a piece's bytes and its parsed rows, whatever the size of the file.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,43 +50,55 @@ class Piece:
     next_line: int = 1
 
 
-def file_pieces(
-    file: int,
-    path: Path,
-    parsed: Schema,
-    piece_bytes: int = PIECE_BYTES,
-    start: int = 0,
-    first_line: int = 1,
+Block = tuple[int, bytes]  # (file index, bytes read; b"" at the file's end)
+
+
+def blocks(files: list[tuple[Path, int]], piece_bytes: int) -> Iterator[Block]:
+    """Each file's bytes from its start offset, piece_bytes at a time, then b"" at its end."""
+    for index, (path, start) in enumerate(files):
+        try:
+            with path.open("rb") as handle:
+                handle.seek(start)
+                while block := handle.read(piece_bytes):
+                    yield index, block
+        except OSError as error:
+            raise InputError(f"cannot read {path}: {error.strerror or error}") from None
+        yield index, b""
+
+
+def read_ahead(items: Iterator[Block]) -> Iterator[Block]:
+    """The items, each read by a thread while the caller works on the one before: reading a
+    file waits on the disk, parsing the one before keeps the cores busy meanwhile."""
+    end = (-1, b"")
+    with ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as pool:
+        coming = pool.submit(next, items, end)
+        while (item := coming.result()) is not end:
+            coming = pool.submit(next, items, end)
+            yield item
+
+
+def pieces_of(
+    files: list[tuple[Path, int, int]], parsed: Schema, piece_bytes: int = PIECE_BYTES
 ) -> Iterator[Piece]:
-    """The pieces of one JSON lines file, parsed with the fields `parsed`, from byte `start`
-    (the beginning of line `first_line`) to its end."""
-    try:
-        handle = path.open("rb")
-        handle.seek(start)
-    except OSError as error:
-        raise InputError(f"cannot read {path}: {error.strerror or error}") from None
-    with handle:
-        carry = b""
-        while True:
-            try:
-                block = handle.read(piece_bytes)
-            except OSError as error:
-                raise InputError(f"cannot read {path}: {error.strerror or error}") from None
-            data = carry + block
-            if block:
-                cut = data.rfind(b"\n") + 1
-                if not cut:  # no whole line yet
-                    carry = data
-                    continue
-                data, carry = data[:cut], data[cut:]
-            elif not data:
-                return
+    """The pieces of JSON lines files, each (path, start offset, number of the line there),
+    parsed with the fields `parsed`; the pieces' `file` is the file's index in `files`."""
+    starts = [(path, start) for path, start, _ in files]
+    carry, first_line, start = b"", files[0][2] if files else 1, files[0][1] if files else 0
+    for index, block in read_ahead(blocks(starts, piece_bytes)):
+        data = carry + block
+        if block:
+            cut = data.rfind(b"\n") + 1
+            if not cut:  # no whole line yet
+                carry = data
+                continue
+            data, carry = data[:cut], data[cut:]
+        if data:
             frame, bad, expected, truncated = parse_data(data, parsed)
             before = first_line - 1
             start += data.rfind(b"\n") + 1 if truncated else len(data)
             first_line += data.count(b"\n")
             yield Piece(
-                file=file,
+                file=index,
                 rows=frame.with_columns(pl.col("line") + before),
                 unparsed=[(number + before, reason) for number, reason in bad],
                 lines=expected,
@@ -93,15 +106,14 @@ def file_pieces(
                 end=start,
                 next_line=first_line,
             )
-            if not block:
-                return
+        if not block and index + 1 < len(files):  # the next file
+            carry, (_, start, first_line) = b"", files[index + 1]
 
 
 def json_pieces(
     files: list[Path], parsed: Schema, piece_bytes: int = PIECE_BYTES
 ) -> Iterator[Piece]:
-    for index, path in enumerate(files):
-        yield from file_pieces(index, path, parsed, piece_bytes)
+    return pieces_of([(path, 0, 1) for path in files], parsed, piece_bytes)
 
 
 def usable_rows(

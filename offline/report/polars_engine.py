@@ -4,7 +4,7 @@ bounded memory whatever the size of the log.
 Two passes:
 1. Reading, a piece at a time (offline.logs.pieces: JSON lines in runs of whole lines, or the
    Parquet files of a compacted folder, scanned lazily for the columns wanted): every line judged
-   and counted as offline.logs.reading counts it, the usable rows written to Parquet files
+   and counted as offline.logs.reading counts it, the usable rows written to Arrow files (lz4)
    partitioned by user (offline.logs.partition) in a temporary folder (under TMPDIR). The log's
    account is then whole but for the duplicates, and `choose` names the experiment.
 2. Aggregating, one partition at a time: duplicates dropped (a line's copies are its user's),
@@ -62,9 +62,6 @@ from offline.report.serving import (
 )
 
 SEQ_FILE_SHIFT = 40  # seq = file index << 40 | line: reading order in one int64
-# Text columns of few distinct values, kept in the partitions as numbers (a third of the time to
-# write and read them); `experiments` stays a number, its arm looked up by number.
-CODED = ("message", "experiments", "recommender", "data_version")
 
 
 @dataclass
@@ -74,26 +71,6 @@ class Partitioned:
     sources: LogSources
     accountant: Accountant
     partitions: Partitions
-    # each CODED column's texts, by their number in the partitions
-    codes: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    def encoded(self, rows: pl.DataFrame) -> pl.DataFrame:
-        for column in CODED:
-            if column in rows.columns:
-                codes = self.codes.setdefault(column, {})
-                for text in rows[column].drop_nulls().unique().to_list():
-                    codes.setdefault(text, len(codes))
-                rows = rows.with_columns(
-                    pl.col(column).replace_strict(codes, return_dtype=pl.UInt32)
-                )
-        return rows
-
-    def decoded(self, column: str, dtype: pl.DataType | None = None) -> pl.Expr:
-        """A CODED column's texts again, as an Enum of its texts (or `dtype`)."""
-        codes = self.codes.get(column, {})
-        texts = {code: text for text, code in codes.items()}
-        enum = pl.Enum(list(codes) or [""])
-        return pl.col(column).replace_strict(texts, return_dtype=enum).cast(dtype or enum)
 
 
 def option(options: Mapping[str, str], name: str, default: int) -> int:
@@ -118,7 +95,7 @@ def partitioned(
     parsed = reading_schema(schema, optional)
     try:
         for rows in usable_rows(sources.pieces(parsed, accountant), accountant, schema, optional):
-            result.partitions.write(result.encoded(rows))
+            result.partitions.write(rows)
     finally:
         result.partitions.close()
     return result
@@ -143,12 +120,13 @@ def partitions_read(result: Partitioned) -> Iterator[pl.DataFrame]:
         yield with_seq(rows)
 
 
-def arm_labels(result: Partitioned, experiment: str) -> dict[int, str | None]:
-    """The arm each `experiments` id gives the experiment (reading's rule: a non-empty string)."""
-    labels: dict[int, str | None] = {}
-    for text, index in result.codes.get("experiments", {}).items():
-        label = (result.accountant.objects.get(text) or {}).get(experiment)
-        labels[index] = label if isinstance(label, str) and label else None
+def arm_labels(result: Partitioned, experiment: str) -> dict[str, str | None]:
+    """The arm each `experiments` text gives the experiment (reading's rule: a non-empty
+    string)."""
+    labels: dict[str, str | None] = {}
+    for text, value in result.accountant.objects.items():
+        label = (value or {}).get(experiment)
+        labels[text] = label if isinstance(label, str) and label else None
     return labels
 
 
@@ -202,17 +180,11 @@ def unit_rows(paths: list[str], choose: Choose, options: Mapping[str, str]) -> U
         # an Enum in arm order: sessions sort by arm, and numbers sort faster than strings
         arm_type = pl.Enum(sorted({a for a in labels.values() if a}, key=arm_order) or ["C"])
         arm = pl.col("experiments").replace_strict(labels, return_dtype=arm_type)
-        texts = [
-            result.decoded("message"),
-            result.decoded("recommender", pl.String()),
-            result.decoded("data_version", pl.String()),
-        ]
         totals = Totals()
         events = unassigned = 0
         for rows in partitions_read(result):
             events += rows.height
             assigned = rows.with_columns(arm=arm).filter(pl.col("arm").is_not_null())
-            assigned = assigned.with_columns(texts)
             unassigned += rows.height - assigned.height
             if assigned.height:
                 totals.add(assigned)
@@ -237,6 +209,6 @@ def user_rows(paths: list[str], check: Check, options: Mapping[str, str]) -> Use
         units, events = [], 0
         for rows in partitions_read(result):
             events += rows.height
-            unit, _ = unit_sums(rows.with_columns(result.decoded("message"), arm=pl.lit("pre")))
+            unit, _ = unit_sums(rows.with_columns(arm=pl.lit("pre")))
             units.append(unit.drop("arm"))
     return UserRows(account=result.accountant.account(events), units=gathered(units, USERS))
