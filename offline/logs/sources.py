@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import offline.logs.compacted as compacted
+from offline.logs import compacted
 from offline.logs.account import Accountant
 from offline.logs.errors import InputError
 from offline.logs.logfiles import find_log_files
