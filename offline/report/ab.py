@@ -49,8 +49,8 @@ from botify.arms import CONTROL, arm_names
 from botify.config import ConfigError, load_config
 from offline.logs.account import LogAccount, account_of
 from offline.logs.errors import InputError, run_command
-from offline.logs.logfiles import find_log_files
-from offline.logs.reading import Log, read_log
+from offline.logs.reading import SCHEMA, Log
+from offline.logs.sources import read_whole
 from offline.logs.spark_session import DEFAULT_MASTER, conf_pair, master
 from offline.report.aggregate import DEFAULT_ENGINE, ENGINES, unit_rows, user_rows
 from offline.report.assignment import Assignment
@@ -205,8 +205,8 @@ def check_lines(account: LogAccount, paths: list[str], limit: float, option: str
 
 
 def load(paths: list[str], limit: float, option: str) -> Log:
-    """The whole log in memory (botify plan)."""
-    log = read_log(find_log_files(paths), optional=SERVING_FIELDS)
+    """The whole log in memory (botify plan), from JSON lines or a compacted folder."""
+    log = read_whole(paths, SCHEMA, SERVING_FIELDS)
     check_lines(account_of(log), paths, limit, option)
     return log
 

@@ -178,3 +178,17 @@ def test_botify_train_learns_the_same_files_from_the_parquet_folder(tmp_path, mo
         # botify_data.json names the files by their folder
         learned = (Path("from-parquet") / name).read_text().replace("from-parquet", "from-log")
         assert learned == (Path("from-log") / name).read_text(), name
+
+
+def test_botify_plan_reads_the_parquet_folder(tmp_path, monkeypatch, capsys):
+    from offline.report.plan import main as plan
+
+    write_awkward_log(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert compact("log", "--out", "parquet") == 0
+    capsys.readouterr()
+    assert plan(["log", "--mde", "5%"]) == 0
+    from_log = capsys.readouterr().out
+    assert plan(["parquet", "--mde", "5%"]) == 0
+    assert capsys.readouterr().out == from_log
+    assert "Population: 300 users" in from_log
