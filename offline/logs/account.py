@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from offline.logs.reading import DUPLICATE, KINDS, MAX_EXAMPLES, BadLine, Log, Skipped
+from offline.logs.reading import DUPLICATE, KINDS, MAX_EXAMPLES, BadLine, LineCounts, Log, Skipped
 
 
 @dataclass
-class LogAccount:
+class LogAccount(LineCounts):
     files: list[str]  # the sources read, in reading order
     lines: int  # lines expected to hold an event: blank lines and cut final lines excluded
     events: int  # usable events kept (duplicates dropped)
@@ -27,18 +27,6 @@ class LogAccount:
     truncated: list[str] = field(default_factory=list)  # files whose final line was cut
     # the experiments named in the usable events' `experiments`, sorted
     experiments: list[str] = field(default_factory=list)
-
-    @property
-    def bad_share(self) -> float:
-        return self.bad / self.lines if self.lines else 0.0
-
-    @property
-    def duplicates(self) -> int:
-        return self.skipped[DUPLICATE].lines if DUPLICATE in self.skipped else 0
-
-    @property
-    def skipped_lines(self) -> int:
-        return self.bad + self.duplicates
 
 
 def account_of(log: Log) -> LogAccount:

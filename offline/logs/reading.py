@@ -126,8 +126,28 @@ class Skipped:
     examples: list[BadLine] = field(default_factory=list)
 
 
+class LineCounts:
+    """What a log's line counts say, for the reader's Log and every engine's LogAccount."""
+
+    lines: int
+    bad: int
+    skipped: dict[str, Skipped]
+
+    @property
+    def bad_share(self) -> float:
+        return self.bad / self.lines if self.lines else 0.0
+
+    @property
+    def duplicates(self) -> int:
+        return self.skipped[DUPLICATE].lines if DUPLICATE in self.skipped else 0
+
+    @property
+    def skipped_lines(self) -> int:
+        return self.bad + self.duplicates
+
+
 @dataclass
-class Log:
+class Log(LineCounts):
     """The usable events of a set of files, and an account of what was not usable."""
 
     # seq (reading order) and the schema's columns (`experiments` as its JSON text)
@@ -141,18 +161,6 @@ class Log:
     truncated: list[Path] = field(default_factory=list)
     # the decoded `experiments` objects, by their JSON text (when the schema reads them)
     experiment_objects: dict[str, dict] = field(default_factory=dict)
-
-    @property
-    def bad_share(self) -> float:
-        return self.bad / self.lines if self.lines else 0.0
-
-    @property
-    def duplicates(self) -> int:
-        return self.skipped[DUPLICATE].lines if DUPLICATE in self.skipped else 0
-
-    @property
-    def skipped_lines(self) -> int:
-        return self.bad + self.duplicates
 
     def experiment_names(self) -> dict[str, int]:
         """Each experiment named in the log, with the number of events that carry it."""
