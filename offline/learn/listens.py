@@ -32,6 +32,7 @@ import numpy as np
 import polars as pl
 
 from offline.learn.tracks import Tracks
+from offline.logs.account import LogAccount as ReadAccount
 from offline.logs.errors import InputError
 from offline.logs.reading import KINDS, Log, event_schema, time_span
 from offline.logs.sessions import mark_sessions
@@ -130,31 +131,37 @@ class LogAccount:
         return ", ".join(parts) + (f"; skipped {', '.join(notes)}" if notes else "")
 
 
-def read_events(
-    paths: list[str], max_bad_lines: float, arm: tuple[str, str] | None = None
-) -> tuple[pl.DataFrame, LogAccount]:
-    """All usable events of the files with `seq` (reading order), and the account so far.
-    `arm` (experiment, arm): only the events of that arm."""
-    log = read_whole(paths, FIELDS if arm is None else WITH_ARMS)  # JSON lines, or compacted
-    files = log.files
+def account_of_reading(read: Log | ReadAccount, max_bad_lines: float) -> LogAccount:
+    """The training account of what a reader (either engine's) found; above --max-bad-lines
+    unusable lines, an error naming the first few."""
     account = LogAccount(
-        files=[str(f) for f in files],
-        lines=log.lines,
-        bad_lines=log.bad,
-        bad_examples=[b.where for b in log.bad_examples[:MAX_EXAMPLES]],
-        cut_final_lines=[str(f) for f in log.truncated],
-        skipped_lines={kind: s.lines for kind, s in log.skipped.items()},
+        files=[str(f) for f in read.files],
+        lines=read.lines,
+        bad_lines=read.bad,
+        bad_examples=[b.where for b in read.bad_examples[:MAX_EXAMPLES]],
+        cut_final_lines=[str(f) for f in read.truncated],
+        skipped_lines={kind: s.lines for kind, s in read.skipped.items()},
         skipped_examples={
-            kind: [b.where for b in s.examples[:MAX_EXAMPLES]] for kind, s in log.skipped.items()
+            kind: [b.where for b in s.examples[:MAX_EXAMPLES]] for kind, s in read.skipped.items()
         },
     )
-    events = log.events
     if account.lines and account.bad_lines / account.lines > max_bad_lines:
         raise InputError(
             f"{account.bad_lines:,} of {account.lines:,} log lines "
             f"({account.bad_lines / account.lines:.2%}) are not usable events, above "
             f"--max-bad-lines {max_bad_lines:g}: {', '.join(account.bad_examples)}"
         )
+    return account
+
+
+def read_events(
+    paths: list[str], max_bad_lines: float, arm: tuple[str, str] | None = None
+) -> tuple[pl.DataFrame, LogAccount]:
+    """All usable events of the files with `seq` (reading order), and the account so far.
+    `arm` (experiment, arm): only the events of that arm."""
+    log = read_whole(paths, FIELDS if arm is None else WITH_ARMS)  # JSON lines, or compacted
+    account = account_of_reading(log, max_bad_lines)
+    events = log.events
     if not events.height:
         raise InputError(f"no events in {', '.join(paths)}")
     if arm is not None:

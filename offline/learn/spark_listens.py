@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from offline.learn.listens import MAX_EXAMPLES, LogAccount
+from offline.learn.listens import LogAccount, account_of_reading
 from offline.learn.tracks import Tracks
 from offline.logs.errors import InputError
 from offline.logs.spark_reading import read_spark_log
@@ -60,23 +60,7 @@ def read_spark_listens(
 
     log = read_spark_log(spark, paths, FIELDS if arm is None else [*FIELDS, "experiments"])
     read = log.account
-    account = LogAccount(
-        files=read.files,
-        lines=read.lines,
-        bad_lines=read.bad,
-        bad_examples=[b.where for b in read.bad_examples[:MAX_EXAMPLES]],
-        cut_final_lines=read.truncated,
-        skipped_lines={kind: s.lines for kind, s in read.skipped.items()},
-        skipped_examples={
-            kind: [b.where for b in s.examples[:MAX_EXAMPLES]] for kind, s in read.skipped.items()
-        },
-    )
-    if account.lines and account.bad_lines / account.lines > max_bad_lines:
-        raise InputError(
-            f"{account.bad_lines:,} of {account.lines:,} log lines "
-            f"({account.bad_lines / account.lines:.2%}) are not usable events, above "
-            f"--max-bad-lines {max_bad_lines:g}: {', '.join(account.bad_examples)}"
-        )
+    account = account_of_reading(read, max_bad_lines)
     if not read.events:
         raise InputError(f"no events in {', '.join(paths)}")
     events = log.events
